@@ -1,0 +1,70 @@
+// Shared HTTP schemas (TypeBox): the pieces several services' routes are made of.
+import { Type, type Static } from 'typebox';
+
+export const AmountString = Type.String({
+  pattern: '^[1-9][0-9]{0,18}$',
+  description: 'A positive integer count of the currency\'s minor unit, as a string of digits ("1050" is 10.50 USD)',
+  examples: ['1050'],
+});
+
+export const SignedAmountString = Type.String({ pattern: '^-?[0-9]{1,19}$', description: 'Minor units, may be negative' });
+
+export const CurrencyCode = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code', examples: ['USD'] });
+
+export const Uuid = Type.String({ format: 'uuid' });
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    code: Type.String(),
+    detail: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true, description: 'RFC 9457 problem details with a stable `code`' },
+);
+export type Problem = Static<typeof Problem>;
+
+export const AccountStatusSchema = Type.Union([Type.Literal('active'), Type.Literal('frozen'), Type.Literal('closed')]);
+
+export const Account = Type.Object({
+  id: Uuid,
+  ownerId: Type.String(),
+  currency: CurrencyCode,
+  name: Type.String(),
+  type: Type.Union([Type.Literal('user'), Type.Literal('settlement')]),
+  status: AccountStatusSchema,
+  overdraftLimit: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+export type Account = Static<typeof Account>;
+
+export const Balance = Type.Object({
+  accountId: Uuid,
+  currency: CurrencyCode,
+  available: SignedAmountString,
+  pending: SignedAmountString,
+  sequence: Type.String({ pattern: '^[0-9]+$' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+export type Balance = Static<typeof Balance>;
+
+export const Transfer = Type.Object({
+  id: Uuid,
+  kind: Type.Union([Type.Literal('transfer'), Type.Literal('deposit'), Type.Literal('withdrawal')]),
+  status: Type.Literal('completed'),
+  fromAccountId: Uuid,
+  toAccountId: Uuid,
+  amount: AmountString,
+  currency: CurrencyCode,
+  description: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  /** The source account after this transfer: lets the sender see the new balance at once. */
+  source: Type.Object({ accountId: Uuid, balanceAfter: SignedAmountString, sequence: Type.String() }),
+});
+export type Transfer = Static<typeof Transfer>;
+
+/** Problem responses to list on a route, for the OpenAPI docs. */
+export function problems(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((s) => [s, Problem]));
+}

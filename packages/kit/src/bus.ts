@@ -1,0 +1,231 @@
+// The event bus: RabbitMQ in real mode, an in-process bus with the same interface in embedded mode.
+// Delivery is at least once in both: consumers must be idempotent.
+import { randomUUID } from 'node:crypto';
+import { Connection, type AsyncMessage, type Consumer, type Publisher } from 'rabbitmq-client';
+
+export interface EventEnvelope<T = unknown> {
+  id: string;
+  type: string;
+  source: string;
+  occurredAt: string;
+  data: T;
+}
+
+export type EventHandler = (event: EventEnvelope) => Promise<void>;
+
+export interface Subscription {
+  /** Durable queue name, one per consuming service. */
+  queue: string;
+  /** Topic patterns (`account.*`, `transaction.created`). */
+  topics: string[];
+  handler: EventHandler;
+  /** Messages in flight per consumer; handled one after another so per-queue order holds. */
+  prefetch?: number;
+}
+
+export interface Bus {
+  /** Resolves once the broker has confirmed every event. */
+  publish(events: readonly EventEnvelope[]): Promise<void>;
+  subscribe(subscription: Subscription): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const deliveryAttemptsMax = 5;
+
+export function envelope<T>(source: string, type: string, data: T): EventEnvelope<T> {
+  return { id: randomUUID(), type, source, occurredAt: new Date().toISOString(), data };
+}
+
+/** AMQP topic matching: `*` is one word, `#` is zero or more. */
+export function topicMatches(pattern: string, key: string): boolean {
+  const p = pattern.split('.');
+  const k = key.split('.');
+  const match = (i: number, j: number): boolean => {
+    if (i === p.length) return j === k.length;
+    if (p[i] === '#') return match(i + 1, j) || (j < k.length && match(i, j + 1));
+    return j < k.length && (p[i] === '*' || p[i] === k[j]) && match(i + 1, j + 1);
+  };
+  return match(0, 0);
+}
+
+interface Logger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface RabbitBus extends Bus {
+  /** Deletes this namespace's queues and exchanges (tests). */
+  destroy(): Promise<void>;
+}
+
+export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'): RabbitBus {
+  const EVENTS_EXCHANGE = `${namespace}.events`;
+  const DEAD_LETTER_EXCHANGE = `${namespace}.dlx`;
+  const declaredQueues: string[] = [];
+  const connection = new Connection({ url, connectionName: namespace, retryLow: 200, retryHigh: 5000 });
+  connection.on('error', (error) => log.warn({ err: error }, 'rabbitmq connection error'));
+  const exchanges = [
+    { exchange: EVENTS_EXCHANGE, type: 'topic', durable: true },
+    { exchange: DEAD_LETTER_EXCHANGE, type: 'direct', durable: true },
+  ];
+  let publisher: Publisher | undefined;
+  const consumers: Consumer[] = [];
+
+  return {
+    async publish(events) {
+      publisher ??= connection.createPublisher({ confirm: true, maxAttempts: 3, exchanges });
+      const pub = publisher;
+      await Promise.all(
+        events.map((event) =>
+          pub.send(
+            {
+              exchange: EVENTS_EXCHANGE,
+              routingKey: event.type,
+              durable: true,
+              messageId: event.id,
+              contentType: 'application/json',
+              type: event.type,
+            },
+            event,
+          ),
+        ),
+      );
+    },
+    async subscribe({ queue: name, topics, handler, prefetch = 50 }) {
+      const queue = `${namespace}.${name}`;
+      const deadLetterQueue = `${queue}.dlq`;
+      declaredQueues.push(queue, deadLetterQueue);
+      const consumer = connection.createConsumer(
+        {
+          queue,
+          queueOptions: {
+            durable: true,
+            arguments: {
+              'x-queue-type': 'quorum',
+              // After this many deliveries a failing message goes to the dead-letter queue.
+              'x-delivery-limit': deliveryAttemptsMax,
+              'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE,
+              'x-dead-letter-routing-key': deadLetterQueue,
+            },
+          },
+          qos: { prefetchCount: prefetch },
+          concurrency: 1,
+          exchanges,
+          queueBindings: topics.map((routingKey) => ({ exchange: EVENTS_EXCHANGE, queue, routingKey })),
+        },
+        async (message: AsyncMessage) => {
+          const event = parseMessage(message);
+          if (!event) {
+            log.error({ queue, messageId: message.messageId }, 'dropping malformed event to the dead-letter queue');
+            return 2; // ConsumerStatus.DROP
+          }
+          await handler(event);
+        },
+      );
+      consumer.on('error', (error) => log.warn({ err: error, queue }, 'rabbitmq consumer error'));
+      consumers.push(consumer);
+      const setup = await connection.acquire();
+      try {
+        await setup.queueDeclare({ queue: deadLetterQueue, durable: true, arguments: { 'x-queue-type': 'quorum' } });
+        await setup.exchangeDeclare({ exchange: DEAD_LETTER_EXCHANGE, type: 'direct', durable: true });
+        await setup.queueBind({ exchange: DEAD_LETTER_EXCHANGE, queue: deadLetterQueue, routingKey: deadLetterQueue });
+      } finally {
+        await setup.close();
+      }
+    },
+    async ping() {
+      return connection.ready;
+    },
+    async close() {
+      await Promise.all(consumers.map((c) => c.close()));
+      await publisher?.close();
+      await connection.close();
+    },
+    async destroy() {
+      await Promise.all(consumers.map((c) => c.close()));
+      const ch = await connection.acquire();
+      try {
+        for (const queue of declaredQueues) await ch.queueDelete({ queue });
+        await ch.exchangeDelete({ exchange: EVENTS_EXCHANGE });
+        await ch.exchangeDelete({ exchange: DEAD_LETTER_EXCHANGE });
+      } finally {
+        await ch.close();
+      }
+    },
+  };
+}
+
+function parseMessage(message: AsyncMessage): EventEnvelope | undefined {
+  let body: unknown = message.body;
+  if (Buffer.isBuffer(body)) {
+    try {
+      body = JSON.parse(body.toString('utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+  const e = body as Partial<EventEnvelope> | null;
+  if (!e || typeof e.id !== 'string' || typeof e.type !== 'string' || typeof e.data !== 'object') return undefined;
+  return e as EventEnvelope;
+}
+
+/** In-process bus: one queue per subscription, handled in order, retried, then dead-lettered. */
+export function createMemoryBus(log: Logger): Bus & { deadLetters: EventEnvelope[] } {
+  interface Queue {
+    sub: Subscription;
+    items: EventEnvelope[];
+    running: boolean;
+  }
+  const queues = new Map<string, Queue>();
+  const deadLetters: EventEnvelope[] = [];
+  let closed = false;
+
+  const drain = async (q: Queue) => {
+    if (q.running) return;
+    q.running = true;
+    try {
+      while (q.items.length > 0 && !closed) {
+        const event = q.items[0]!;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await q.sub.handler(structuredClone(event));
+            break;
+          } catch (error) {
+            if (attempt >= deliveryAttemptsMax) {
+              log.error({ err: error, queue: q.sub.queue, eventId: event.id }, 'event dead-lettered');
+              deadLetters.push(event);
+              break;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+          }
+        }
+        q.items.shift();
+      }
+    } finally {
+      q.running = false;
+    }
+  };
+
+  return {
+    deadLetters,
+    async publish(events) {
+      for (const event of events) {
+        for (const q of queues.values()) {
+          if (q.sub.topics.some((t) => topicMatches(t, event.type))) q.items.push(event);
+        }
+      }
+      for (const q of queues.values()) setImmediate(() => void drain(q));
+    },
+    async subscribe(sub) {
+      if (queues.has(sub.queue)) throw new Error(`queue ${sub.queue} already has a consumer`);
+      queues.set(sub.queue, { sub, items: [], running: false });
+    },
+    async ping() {
+      return !closed;
+    },
+    async close() {
+      closed = true;
+    },
+  };
+}

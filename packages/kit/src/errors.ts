@@ -1,0 +1,72 @@
+// Closed set of problem codes, each with its HTTP status, defined in one place.
+// docs/errors.md lists the same codes; test/errors-doc.test.ts keeps the two in sync.
+export const problemCodes = {
+  validation_failed: { status: 400, title: 'The request is not valid' },
+  malformed_json: { status: 400, title: 'The body is not valid JSON' },
+  idempotency_key_missing: { status: 400, title: 'An Idempotency-Key header is required' },
+  unauthorized: { status: 401, title: 'A valid access token is required' },
+  invalid_grant: { status: 400, title: 'The credentials or refresh token are not valid' },
+  invalid_client: { status: 401, title: 'The client credentials are not valid' },
+  unsupported_grant_type: { status: 400, title: 'The grant type is not supported' },
+  forbidden: { status: 403, title: 'The token does not allow this action' },
+  not_found: { status: 404, title: 'No such resource' },
+  account_not_found: { status: 404, title: 'The account does not exist or is not visible to the caller' },
+  transfer_not_found: { status: 404, title: 'The transfer does not exist or is not visible to the caller' },
+  alias_not_found: { status: 404, title: 'No alias receives money under that name' },
+  user_not_found: { status: 404, title: 'The user does not exist' },
+  handle_taken: { status: 409, title: 'The handle is already taken' },
+  handle_reserved: { status: 422, title: 'The handle is reserved' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'The content type is not supported' },
+  idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used with a different request' },
+  idempotency_request_in_progress: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
+  insufficient_funds: { status: 422, title: 'The source account does not have enough available funds' },
+  currency_mismatch: { status: 422, title: 'The currencies of the accounts and the amount do not match' },
+  unsupported_currency: { status: 422, title: 'The currency is not supported' },
+  amount_too_large: { status: 422, title: 'The amount is above the configured maximum' },
+  same_account: { status: 422, title: 'The source and destination accounts are the same' },
+  account_frozen: { status: 422, title: 'The account is frozen' },
+  account_closed: { status: 422, title: 'The account is closed' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  dependency_unavailable: { status: 503, title: 'A service this request needs is unavailable' },
+  internal_error: { status: 500, title: 'Something went wrong on our side' },
+} as const;
+
+export type ProblemCode = keyof typeof problemCodes;
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  code: ProblemCode;
+  detail?: string;
+  instance?: string;
+  [extra: string]: unknown;
+}
+
+/** An operating error: expected, returned to the client as application/problem+json. */
+export class ProblemError extends Error {
+  readonly code: ProblemCode;
+  readonly status: number;
+  readonly extra: Record<string, unknown>;
+
+  constructor(code: ProblemCode, detail?: string, extra: Record<string, unknown> = {}) {
+    super(detail ?? problemCodes[code].title);
+    this.code = code;
+    this.status = problemCodes[code].status;
+    this.extra = extra;
+  }
+
+  toBody(instance?: string): ProblemBody {
+    return problemBody(this.code, this.message, { ...this.extra, ...(instance ? { instance } : {}) });
+  }
+}
+
+export function problemBody(code: ProblemCode, detail?: string, extra: Record<string, unknown> = {}): ProblemBody {
+  const { status, title } = problemCodes[code];
+  return { type: `https://wallet.dev/problems/${code.replaceAll('_', '-')}`, title, status, code, ...(detail ? { detail } : {}), ...extra };
+}
+
+export function isProblemCode(value: string): value is ProblemCode {
+  return Object.hasOwn(problemCodes, value);
+}

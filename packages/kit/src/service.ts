@@ -1,0 +1,162 @@
+// What every service shares over HTTP: Fastify with schemas, problem+json errors, request ids,
+// one log line per request, /healthz, /readyz and /metrics.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import swagger from '@fastify/swagger';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { ProblemError, problemBody, type ProblemBody } from './errors.ts';
+
+export type App = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface ServiceOptions {
+  name: string;
+  logLevel?: string;
+  bodyLimitBytes?: number;
+  /** Each dependency and whether it answers; /readyz is 503 unless all do. */
+  readiness?: () => Promise<Record<string, boolean>>;
+  /** Proxies this service trusts for X-Forwarded-For (the gateway's address). */
+  trustProxy?: boolean | string | string[];
+}
+
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+export const logRedactPaths = [
+  'req.headers.authorization',
+  '*.password',
+  '*.client_secret',
+  '*.refresh_token',
+  '*.access_token',
+  '*.token',
+  '*.code',
+];
+
+function validators() {
+  // Bodies are never coerced: a JSON number must not quietly become an amount string.
+  const strictAjv = addFormats(new Ajv({ removeAdditional: true, useDefaults: true, coerceTypes: false, allErrors: true, strict: false }));
+  const coercingAjv = addFormats(new Ajv({ removeAdditional: true, useDefaults: true, coerceTypes: 'array', allErrors: true, strict: false }));
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema);
+}
+
+export function sendProblem(reply: FastifyReply, body: ProblemBody): FastifyReply {
+  return reply.code(body.status).type('application/problem+json').send(body);
+}
+
+export async function createService(options: ServiceOptions): Promise<{ app: App; metrics: Registry }> {
+  const app = Fastify({
+    logger: {
+      level: options.logLevel ?? 'info',
+      base: { service: options.name },
+      redact: { paths: logRedactPaths, censor: '[redacted]' },
+    },
+    bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
+    disableRequestLogging: true,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+    },
+    trustProxy: options.trustProxy ?? false,
+    ajv: { customOptions: { removeAdditional: true } },
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.setValidatorCompiler(validators());
+  // Each service describes its own routes; the gateway merges them into one document at /docs.
+  await app.register(swagger, {
+    openapi: { info: { title: `wallet ${options.name}`, version: '1' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } } },
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const metrics = new Registry();
+  metrics.setDefaultLabels({ service: options.name });
+  collectDefaultMetrics({ register: metrics });
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [metrics],
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    httpDuration.observe({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000);
+    if (route === '/healthz' || route === '/readyz' || route === '/metrics') return;
+    request.log.info(
+      { method: request.method, url: request.url, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, caller: request.caller?.subject },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => sendProblem(reply, toProblem(error, request)));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problemBody('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`)));
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const checks = options.readiness ? await options.readiness().catch(() => ({ dependencies: false })) : {};
+    const ready = Object.values(checks).every(Boolean);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    return reply.type(metrics.contentType).send(await metrics.metrics());
+  });
+
+  return { app, metrics };
+}
+
+function toProblem(error: FastifyError, request: FastifyRequest): ProblemBody {
+  if (error instanceof ProblemError) return error.toBody();
+  if (error.validation) {
+    const errors = error.validation.map((v) => ({ field: `${error.validationContext ?? ''}${v.instancePath || ''}` || String(v.params?.missingProperty ?? ''), message: v.message ?? 'is not valid' }));
+    return problemBody('validation_failed', error.message, { errors });
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return problemBody('payload_too_large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return problemBody('unsupported_media_type', 'Send the body as application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return problemBody('malformed_json');
+  }
+  if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) return problemBody('malformed_json');
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return problemBody('validation_failed', error.message);
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return problemBody('internal_error');
+}
+
+/** Drains in-flight requests and then closes what the service opened, once, on SIGTERM or SIGINT. */
+export function closeOnSignals(close: () => Promise<void>, log: FastifyBaseLogger): void {
+  let closing = false;
+  const onSignal = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down');
+    close()
+      .then(() => process.exit(0))
+      .catch((error) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+}

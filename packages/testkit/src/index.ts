@@ -1,0 +1,2 @@
+export * from './infra.ts';
+export * from './issuer.ts';
