@@ -59,8 +59,9 @@ export const Transfer = Type.Object({
   currency: CurrencyCode,
   description: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
-  /** The source account after this transfer: lets the sender see the new balance at once. */
-  source: Type.Object({ accountId: Uuid, balanceAfter: SignedAmountString, sequence: Type.String() }),
+  /** The source account after this transfer, shown to its owner and operators only:
+   *  lets the sender see the new balance at once (read-your-writes). */
+  source: Type.Optional(Type.Object({ accountId: Uuid, balanceAfter: SignedAmountString, sequence: Type.String() })),
 });
 export type Transfer = Static<typeof Transfer>;
 

@@ -11,6 +11,8 @@ export interface ServiceResponse<T = unknown> {
 export interface ServiceClient {
   get<T>(path: string, requestId?: string): Promise<ServiceResponse<T>>;
   post<T>(path: string, body: unknown, requestId?: string): Promise<ServiceResponse<T>>;
+  /** PUT is idempotent, so it is retried like GET. */
+  put<T>(path: string, body: unknown, requestId?: string): Promise<ServiceResponse<T>>;
   readonly breaker: CircuitBreaker;
 }
 
@@ -72,6 +74,7 @@ export function createServiceClient({ name, baseUrl, tokens, timeoutMs = 2000, g
     breaker,
     get: (path, requestId) => fire('GET', path, undefined, requestId, getAttemptsMax) as never,
     post: (path, body, requestId) => fire('POST', path, body, requestId, 1) as never,
+    put: (path, body, requestId) => fire('PUT', path, body, requestId, getAttemptsMax) as never,
   };
 }
 

@@ -1,0 +1,62 @@
+// The transaction service: the ledger of record. Money moves here and only here.
+import { fileURLToPath } from 'node:url';
+import {
+  clientCredentials,
+  createService,
+  createServiceClient,
+  createTokenVerifier,
+  kitMigrationsDir,
+  migrate,
+  startOutboxRelay,
+  type Infra,
+  type RunningService,
+} from '@wallet/kit';
+import type { TransactionConfig } from './config.ts';
+import { createDirectory } from './directory.ts';
+import { accountEventHandler } from './events/account-events.ts';
+import { internalRoutes } from './http/internal.ts';
+import { transferRoutes } from './http/transfers.ts';
+import { createTransferService } from './transfers.ts';
+
+const migrationsDir = fileURLToPath(new URL('./store/migrations', import.meta.url));
+
+export async function createTransactionService(config: TransactionConfig, infra: Infra): Promise<RunningService> {
+  const { common } = config;
+  const { db, bus } = infra;
+  await migrate(db, 'ledger', [kitMigrationsDir, migrationsDir]);
+
+  const { app } = await createService({
+    name: 'transaction',
+    logLevel: common.logLevel,
+    bodyLimitBytes: config.bodyLimitBytes,
+    readiness: async () => ({
+      database: await db.ping().then(() => true, () => false),
+      broker: await bus.ping(),
+    }),
+  });
+
+  const verifier = createTokenVerifier({ jwksUrl: `${common.urls.alias}/.well-known/jwks.json`, issuer: common.tokenIssuer, audience: common.tokenAudience });
+  const tokens = clientCredentials(`${common.urls.alias}/v1/auth/token`, 'svc-transaction', common.internalClientSecret);
+  const directory = createDirectory(
+    db,
+    createServiceClient({ name: 'account', baseUrl: common.urls.account, tokens }),
+    createServiceClient({ name: 'alias', baseUrl: common.urls.alias, tokens }),
+  );
+  const relay = startOutboxRelay({ db, bus, schema: 'ledger', log: app.log });
+  const transfers = createTransferService(db, directory, () => relay.wake());
+
+  await app.register(transferRoutes({ config, db, verifier, transfers, directory }));
+  await app.register(internalRoutes(config, db, verifier));
+
+  return {
+    name: 'transaction',
+    app,
+    async start() {
+      await bus.subscribe({ queue: 'ledger.accounts', topics: ['account.*'], handler: accountEventHandler(db, directory) });
+    },
+    async stop() {
+      await app.close();
+      await relay.stop();
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import { commonConfig, int, type Env } from '@wallet/kit';
+
+export function loadConfig(env: Env) {
+  return Object.freeze({
+    common: commonConfig(env),
+    /** Largest amount one transfer may move, in minor units. */
+    transferAmountMax: BigInt(int(env, 'TRANSFER_AMOUNT_MAX', 100_000_000_000)),
+    pageSizeMax: 100,
+    entriesPageSizeMax: 1000,
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
+  });
+}
+
+export type TransactionConfig = ReturnType<typeof loadConfig>;

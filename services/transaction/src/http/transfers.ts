@@ -1,0 +1,124 @@
+// Public routes: transfers, deposits and withdrawals (operator), reading transfers.
+import { createHash } from 'node:crypto';
+import { authenticate, callerOf, isOperator, ProblemError, requireScope, scopes, type App, type TokenVerifier } from '@wallet/kit';
+import { parseAmount } from '@wallet/money';
+import { problems } from '@wallet/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { TransactionConfig } from '../config.ts';
+import type { Directory } from '../directory.ts';
+import { getTransfer, listTransfers } from '../store/ledger-store.ts';
+import { transferJson, type Outcome, type TransferCommand, type TransferService } from '../transfers.ts';
+import type { Db } from '@wallet/kit';
+import { IdParams, IdempotencyHeaders, ListQuery, MovementBody, TransferBody, TransferList, TransferResponses } from './schemas.ts';
+
+const keyPattern = /^[\x21-\x7E]{1,255}$/;
+
+interface Deps {
+  config: TransactionConfig;
+  db: Db;
+  verifier: TokenVerifier;
+  transfers: TransferService;
+  directory: Directory;
+}
+
+function idempotencyKey(request: FastifyRequest): string {
+  const key = request.headers['idempotency-key'];
+  if (typeof key !== 'string' || key === '') throw new ProblemError('idempotency_key_missing');
+  if (!keyPattern.test(key)) throw new ProblemError('validation_failed', 'Idempotency-Key must be 1–255 visible ASCII characters');
+  return key;
+}
+
+function fingerprint(route: string, body: unknown): string {
+  return createHash('sha256').update(route).update('\n').update(JSON.stringify(body)).digest('base64url');
+}
+
+function amountOf(text: string, max: bigint): bigint {
+  const amount = parseAmount(text);
+  if (amount === undefined) throw new ProblemError('validation_failed', 'amount must be a positive integer of minor units, as a string');
+  if (amount > max) throw new ProblemError('amount_too_large', `The largest amount is ${max}`, { max: max.toString() });
+  return amount;
+}
+
+function send(reply: FastifyReply, outcome: Outcome) {
+  if (outcome.replayed) reply.header('idempotent-replayed', 'true');
+  if (outcome.status >= 400) reply.type('application/problem+json');
+  return reply.code(outcome.status).send(outcome.body);
+}
+
+export function transferRoutes({ config, db, verifier, transfers, directory }: Deps) {
+  return async (app: App) => {
+    app.addHook('onRequest', authenticate(verifier));
+
+    app.post(
+      '/v1/transfers',
+      { schema: { summary: 'Send money', tags: ['transfers'], security: [{ bearer: [] }], headers: IdempotencyHeaders, body: TransferBody, response: TransferResponses } },
+      async (request, reply) => {
+        const key = idempotencyKey(request);
+        const body = request.body;
+        const command: TransferCommand = {
+          caller: callerOf(request),
+          idempotencyKey: key,
+          fingerprint: fingerprint('POST /v1/transfers', body),
+          kind: 'transfer',
+          from: { accountId: body.fromAccountId },
+          to: body.to.alias !== undefined ? { alias: body.to.alias } : { accountId: body.to.accountId! },
+          amount: amountOf(body.amount, config.transferAmountMax),
+          currency: body.currency,
+          description: body.description ?? null,
+          requestId: request.id,
+        };
+        return send(reply, await transfers.execute(command));
+      },
+    );
+
+    const movement = (kind: 'deposit' | 'withdrawal') => async (request: FastifyRequest<{ Body: { accountId: string; amount: string; currency: string; description?: string } }>, reply: FastifyReply) => {
+      const body = request.body;
+      const account = { accountId: body.accountId };
+      const command: TransferCommand = {
+        caller: callerOf(request),
+        idempotencyKey: idempotencyKey(request),
+        fingerprint: fingerprint(`POST /v1/${kind}s`, body),
+        kind,
+        from: kind === 'deposit' ? { settlement: true } : account,
+        to: kind === 'deposit' ? account : { settlement: true },
+        amount: amountOf(body.amount, config.transferAmountMax),
+        currency: body.currency,
+        description: body.description ?? null,
+        requestId: request.id,
+      };
+      return send(reply, await transfers.execute(command));
+    };
+    const operatorOnly = requireScope(scopes.operator);
+    const movementSchema = (summary: string) => ({ summary, tags: ['operator'], security: [{ bearer: [] }], headers: IdempotencyHeaders, body: MovementBody, response: TransferResponses });
+    app.post('/v1/deposits', { onRequest: operatorOnly, schema: movementSchema('Deposit: move money from the settlement account into an account (operator)') }, movement('deposit'));
+    app.post('/v1/withdrawals', { onRequest: operatorOnly, schema: movementSchema('Withdrawal: move money from an account to the settlement account (operator)') }, movement('withdrawal'));
+
+    app.get('/v1/transfers/:id', { schema: { summary: 'A transfer', tags: ['transfers'], security: [{ bearer: [] }], params: IdParams, response: TransferResponses } }, async (request) => {
+      const caller = callerOf(request);
+      const transfer = /^[0-9a-f-]{36}$/i.test(request.params.id) ? await getTransfer(db, request.params.id) : undefined;
+      if (!transfer) throw new ProblemError('transfer_not_found');
+      if (isOperator(caller)) return transferJson(transfer, true);
+      const [from, to] = await Promise.all([directory.account(transfer.fromAccountId), directory.account(transfer.toAccountId)]);
+      if (from.ownerId === caller.subject) return transferJson(transfer, true);
+      if (to.ownerId === caller.subject) return transferJson(transfer, false);
+      throw new ProblemError('transfer_not_found');
+    });
+
+    app.get(
+      '/v1/transfers',
+      { schema: { summary: "An account's transfers, newest first", tags: ['transfers'], security: [{ bearer: [] }], querystring: ListQuery, response: { 200: TransferList, ...problems(400, 401, 404) } } },
+      async (request) => {
+        const caller = callerOf(request);
+        const { accountId, cursor, limit = 20 } = request.query;
+        const account = await directory.account(accountId, request.id);
+        if (account.ownerId !== caller.subject && !isOperator(caller)) throw new ProblemError('account_not_found');
+        const page = await listTransfers(db, accountId, cursor === undefined ? null : BigInt(cursor), Math.min(limit, config.pageSizeMax));
+        const last = page.at(-1);
+        return {
+          items: page.map((p) => transferJson(p.transfer, p.transfer.fromAccountId === accountId)),
+          nextCursor: page.length === limit && last ? last.entrySequence.toString() : null,
+        };
+      },
+    );
+  };
+}

@@ -1,0 +1,248 @@
+// The ledger against real PostgreSQL and RabbitMQ. The account and alias services are stood in for
+// by a small HTTP server answering their internal routes (the end-to-end tests use the real ones).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createTestInfra, eventually, needsInfra, startTestIssuer, type TestInfra, type TestIssuer } from '@wallet/testkit';
+import { envelope, type EventEnvelope, type RunningService } from '@wallet/kit';
+import type { Account, TransactionCreated } from '@wallet/contracts';
+import { createTransactionService } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+
+const options = await needsInfra();
+
+describe('transaction service (ledger)', options, () => {
+  let infra: TestInfra;
+  let issuer: TestIssuer;
+  let directory: Server;
+  let service: RunningService;
+  const accounts = new Map<string, Account>();
+  const aliases = new Map<string, string>();
+  const events: EventEnvelope[] = [];
+  let operator: string;
+
+  const openAccount = (ownerId: string, currency = 'USD', type: Account['type'] = 'user'): Account => {
+    const account: Account = { id: randomUUID(), ownerId, currency, name: 'test', type, status: 'active', overdraftLimit: '0', createdAt: new Date().toISOString() };
+    accounts.set(account.id, account);
+    return account;
+  };
+
+  const call = async (method: string, url: string, token: string, body?: unknown, key?: string) => {
+    const response = await service.app.inject({
+      method: method as 'GET',
+      url,
+      headers: { authorization: `Bearer ${token}`, ...(key ? { 'idempotency-key': key } : {}) },
+      ...(body === undefined ? {} : { payload: body as object }),
+    });
+    return { status: response.statusCode, body: response.json(), headers: response.headers };
+  };
+
+  const deposit = (accountId: string, amount: string) => call('POST', '/v1/deposits', operator, { accountId, amount, currency: 'USD' }, randomUUID());
+  const balanceOf = async (id: string) => (await infra.db.query<{ balance: bigint }>('SELECT balance FROM ledger.accounts WHERE id = $1', [id])).rows[0]?.balance;
+  const totals = async () => (await infra.db.query<{ currency: string; total: bigint }>('SELECT currency, sum(balance)::bigint AS total FROM ledger.accounts GROUP BY currency')).rows;
+
+  before(async () => {
+    infra = await createTestInfra();
+    issuer = await startTestIssuer();
+    operator = await issuer.operatorToken();
+    directory = createServer(async (req, res) => {
+      const url = new URL(req.url!, 'http://x');
+      const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      let m = /^\/internal\/accounts\/([^/]+)$/.exec(url.pathname);
+      if (m) return accounts.has(m[1]!) ? json(200, accounts.get(m[1]!)) : json(404, { code: 'account_not_found' });
+      m = /^\/internal\/settlement-accounts\/([A-Z]{3})$/.exec(url.pathname);
+      if (m) {
+        const existing = [...accounts.values()].find((a) => a.type === 'settlement' && a.currency === m![1]);
+        return json(200, existing ?? openAccount('system', m[1], 'settlement'));
+      }
+      m = /^\/internal\/aliases\/([^/]+)$/.exec(url.pathname);
+      if (m) {
+        const accountId = aliases.get(decodeURIComponent(m[1]!));
+        return accountId ? json(200, { alias: m[1], accountId, userId: accounts.get(accountId)?.ownerId, currency: 'USD' }) : json(404, { code: 'alias_not_found' });
+      }
+      // Everything else (JWKS, token endpoint) is the test issuer's.
+      const upstream = await fetch(new URL(req.url!, issuer.url), { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? '' }, body: req.method === 'POST' ? await readBody(req) : undefined });
+      res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
+    });
+    await new Promise<void>((resolve) => directory.listen(0, '127.0.0.1', resolve));
+    const directoryUrl = `http://127.0.0.1:${(directory.address() as AddressInfo).port}`;
+    await infra.bus.subscribe({ queue: 'test.probe', topics: ['transaction.*'], handler: async (e) => void events.push(e) });
+    const config = loadConfig({ ...infra.env, ...issuer.env, ALIAS_URL: directoryUrl, ACCOUNT_URL: directoryUrl });
+    service = await createTransactionService(config, infra);
+    await service.start();
+  });
+
+  after(async () => {
+    await service?.stop();
+    await new Promise((resolve) => directory?.close(resolve));
+    await issuer?.close();
+    await infra?.destroy();
+  });
+
+  test('a deposit and a transfer move money, once per idempotency key', async () => {
+    const ana = randomUUID();
+    const bob = randomUUID();
+    const a = openAccount(ana);
+    const b = openAccount(bob);
+    assert.equal((await deposit(a.id, '1000')).status, 201);
+    const token = await issuer.userToken(ana);
+    const key = randomUUID();
+    const body = { fromAccountId: a.id, to: { accountId: b.id }, amount: '250', currency: 'USD', description: 'lunch' };
+    const first = await call('POST', '/v1/transfers', token, body, key);
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    assert.equal(first.body.status, 'completed');
+    assert.deepEqual(first.body.source, { accountId: a.id, balanceAfter: '750', sequence: '2' });
+    const again = await call('POST', '/v1/transfers', token, body, key);
+    assert.equal(again.status, 201);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    assert.deepEqual(again.body, first.body);
+    const altered = await call('POST', '/v1/transfers', token, { ...body, amount: '251' }, key);
+    assert.equal(altered.status, 422);
+    assert.equal(altered.body.code, 'idempotency_key_reused');
+    assert.equal(await balanceOf(a.id), 750n);
+    assert.equal(await balanceOf(b.id), 250n);
+    // The receiver sees the transfer without the sender's balance.
+    const seen = await call('GET', `/v1/transfers/${first.body.id}`, await issuer.userToken(bob), undefined);
+    assert.equal(seen.status, 200);
+    assert.equal(seen.body.source, undefined);
+    await eventually(async () => events.find((e) => (e.data as TransactionCreated).transfer.id === first.body.id), 10_000, 'transaction.created on the bus');
+    const event = events.find((e) => (e.data as TransactionCreated).transfer.id === first.body.id)!;
+    assert.deepEqual(
+      (event.data as TransactionCreated).entries.map((e) => [e.accountId, e.amount, e.balanceAfter, e.sequence]),
+      [
+        [a.id, '-250', '750', '2'],
+        [b.id, '250', '250', '1'],
+      ],
+    );
+  });
+
+  test('insufficient funds says what is available, and the same key stays refused after a deposit', async () => {
+    const ana = randomUUID();
+    const a = openAccount(ana);
+    const b = openAccount(randomUUID());
+    await deposit(a.id, '100');
+    const token = await issuer.userToken(ana);
+    const key = randomUUID();
+    const body = { fromAccountId: a.id, to: { accountId: b.id }, amount: '101', currency: 'USD' };
+    const refused = await call('POST', '/v1/transfers', token, body, key);
+    assert.equal(refused.status, 422);
+    assert.equal(refused.headers['content-type'], 'application/problem+json; charset=utf-8');
+    assert.equal(refused.body.code, 'insufficient_funds');
+    assert.equal(refused.body.available, '100');
+    await deposit(a.id, '100');
+    const retried = await call('POST', '/v1/transfers', token, body, key);
+    assert.equal(retried.status, 422);
+    assert.equal(retried.body.code, 'insufficient_funds');
+    assert.equal(await balanceOf(b.id), 0n);
+  });
+
+  test('transfers by alias reach the linked account', async () => {
+    const a = openAccount(randomUUID());
+    const b = openAccount(randomUUID());
+    aliases.set('@bob_alias', b.id);
+    await deposit(a.id, '500');
+    const sent = await call('POST', '/v1/transfers', await issuer.userToken(a.ownerId), { fromAccountId: a.id, to: { alias: '@bob_alias' }, amount: '5', currency: 'USD' }, randomUUID());
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
+    assert.equal(sent.body.toAccountId, b.id);
+    const missing = await call('POST', '/v1/transfers', await issuer.userToken(a.ownerId), { fromAccountId: a.id, to: { alias: '@nobody' }, amount: '5', currency: 'USD' }, randomUUID());
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.code, 'alias_not_found');
+  });
+
+  test("nobody moves or reads money in an account they do not own", async () => {
+    const a = openAccount(randomUUID());
+    const b = openAccount(randomUUID());
+    await deposit(a.id, '100');
+    const mallory = await issuer.userToken(randomUUID());
+    const stolen = await call('POST', '/v1/transfers', mallory, { fromAccountId: a.id, to: { accountId: b.id }, amount: '1', currency: 'USD' }, randomUUID());
+    assert.equal(stolen.status, 404);
+    assert.equal(stolen.body.code, 'account_not_found');
+    assert.equal((await call('GET', `/v1/transfers?accountId=${a.id}`, mallory)).status, 404);
+    assert.equal((await call('POST', '/v1/deposits', mallory, { accountId: a.id, amount: '1', currency: 'USD' }, randomUUID())).status, 403);
+    assert.equal((await call('GET', `/internal/accounts/${a.id}/entries`, mallory)).status, 403);
+    assert.equal(await balanceOf(a.id), 100n);
+  });
+
+  test('bad input is refused with problem+json and changes nothing', async () => {
+    const a = openAccount(randomUUID());
+    const b = openAccount(randomUUID());
+    await deposit(a.id, '100');
+    const token = await issuer.userToken(a.ownerId);
+    const base = { fromAccountId: a.id, to: { accountId: b.id }, currency: 'USD' };
+    for (const amount of ['0', '-5', '10.5', '1e3', '٣', '99999999999999999999', 100, 9007199254740993]) {
+      const r = await call('POST', '/v1/transfers', token, { ...base, amount }, randomUUID());
+      assert.equal(r.status, 400, `amount ${amount}`);
+      assert.equal(r.body.code, 'validation_failed');
+    }
+    assert.equal((await call('POST', '/v1/transfers', token, { ...base, amount: '1' })).body.code, 'idempotency_key_missing');
+    assert.equal((await call('POST', '/v1/transfers', token, { ...base, amount: '1', currency: 'EUR' }, randomUUID())).body.code, 'currency_mismatch');
+    assert.equal((await call('POST', '/v1/transfers', token, { ...base, to: { accountId: a.id }, amount: '1' }, randomUUID())).body.code, 'same_account');
+    assert.equal((await call('POST', '/v1/transfers', token, { ...base, amount: '100000000001' }, randomUUID())).body.code, 'amount_too_large');
+    assert.equal((await call('POST', '/v1/transfers', token, { ...base, to: {}, amount: '1' }, randomUUID())).status, 400);
+    assert.equal((await call('POST', '/v1/transfers', token, { ...base, to: { accountId: randomUUID() }, amount: '1' }, randomUUID())).body.code, 'account_not_found');
+    assert.equal(await balanceOf(a.id), 100n);
+  });
+
+  test('a frozen account can neither send nor receive', async () => {
+    const a = openAccount(randomUUID());
+    const b = openAccount(randomUUID());
+    await deposit(a.id, '100');
+    await deposit(b.id, '100');
+    await infra.bus.publish([envelope('account', 'account.status_changed', { accountId: b.id, ownerId: b.ownerId, status: 'frozen', previousStatus: 'active', changedAt: new Date().toISOString() })]);
+    await eventually(async () => ((await infra.db.query<{ status: string }>('SELECT status FROM ledger.accounts WHERE id = $1', [b.id])).rows[0]?.status === 'frozen' ? true : undefined));
+    const toFrozen = await call('POST', '/v1/transfers', await issuer.userToken(a.ownerId), { fromAccountId: a.id, to: { accountId: b.id }, amount: '1', currency: 'USD' }, randomUUID());
+    assert.equal(toFrozen.body.code, 'account_frozen');
+    const fromFrozen = await call('POST', '/v1/transfers', await issuer.userToken(b.ownerId), { fromAccountId: b.id, to: { accountId: a.id }, amount: '1', currency: 'USD' }, randomUUID());
+    assert.equal(fromFrozen.body.code, 'account_frozen');
+  });
+
+  test('50 racing transfers of the whole balance: exactly one succeeds; racing replays move money once', async () => {
+    const a = openAccount(randomUUID());
+    const targets = Array.from({ length: 50 }, () => openAccount(randomUUID()));
+    await deposit(a.id, '1000');
+    const token = await issuer.userToken(a.ownerId);
+    const results = await Promise.all(targets.map((t) => call('POST', '/v1/transfers', token, { fromAccountId: a.id, to: { accountId: t.id }, amount: '1000', currency: 'USD' }, randomUUID())));
+    assert.equal(results.filter((r) => r.status === 201).length, 1);
+    assert.ok(results.every((r) => r.status === 201 || r.body.code === 'insufficient_funds'));
+    assert.equal(await balanceOf(a.id), 0n);
+
+    const c = openAccount(randomUUID());
+    await deposit(c.id, '1000');
+    const key = randomUUID();
+    const same = { fromAccountId: c.id, to: { accountId: targets[0]!.id }, amount: '10', currency: 'USD' };
+    const replays = await Promise.all(Array.from({ length: 20 }, async () => call('POST', '/v1/transfers', await issuer.userToken(c.ownerId), same, key)));
+    assert.ok(replays.every((r) => r.status === 201));
+    assert.equal(new Set(replays.map((r) => r.body.id)).size, 1);
+    assert.equal(await balanceOf(c.id), 990n);
+    for (const row of await totals()) assert.equal(row.total, 0n, `sum of ${row.currency} balances`);
+  });
+
+  test('transfers list newest first with a cursor; entries serve gap repair', async () => {
+    const a = openAccount(randomUUID());
+    const b = openAccount(randomUUID());
+    await deposit(a.id, '100');
+    const token = await issuer.userToken(a.ownerId);
+    for (let i = 1; i <= 5; i++) await call('POST', '/v1/transfers', token, { fromAccountId: a.id, to: { accountId: b.id }, amount: String(i), currency: 'USD' }, randomUUID());
+    const page1 = await call('GET', `/v1/transfers?accountId=${a.id}&limit=4`, token);
+    assert.equal(page1.status, 200);
+    assert.deepEqual(page1.body.items.map((t: { amount: string }) => t.amount), ['5', '4', '3', '2']);
+    const page2 = await call('GET', `/v1/transfers?accountId=${a.id}&limit=4&cursor=${page1.body.nextCursor}`, token);
+    assert.deepEqual(page2.body.items.map((t: { amount: string }) => t.amount), ['1', '100']);
+    assert.equal(page2.body.nextCursor, null);
+    const entries = await call('GET', `/internal/accounts/${a.id}/entries?afterSequence=4`, await issuer.serviceToken('balance'));
+    assert.deepEqual(entries.body.entries.map((e: { sequence: string; balanceAfter: string }) => [e.sequence, e.balanceAfter]), [
+      ['5', '90'],
+      ['6', '85'],
+    ]);
+  });
+});
+
+function readBody(req: import('node:http').IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => resolve(body));
+  });
+}
