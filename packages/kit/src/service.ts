@@ -1,7 +1,7 @@
 // What every service shares over HTTP: Fastify with schemas, problem+json errors, request ids,
 // one log line per request, /healthz, /readyz and /metrics.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
@@ -60,7 +60,7 @@ export async function createService(options: ServiceOptions): Promise<{ app: App
       redact: { paths: logRedactPaths, censor: '[redacted]' },
     },
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
