@@ -27,6 +27,7 @@ export const problemCodes = {
   same_account: { status: 422, title: 'The source and destination accounts are the same' },
   account_frozen: { status: 422, title: 'The account is frozen' },
   account_closed: { status: 422, title: 'The account is closed' },
+  account_limit_reached: { status: 422, title: 'The owner already holds the maximum number of accounts' },
   rate_limited: { status: 429, title: 'Too many requests' },
   dependency_unavailable: { status: 503, title: 'A service this request needs is unavailable' },
   internal_error: { status: 500, title: 'Something went wrong on our side' },
