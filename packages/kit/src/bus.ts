@@ -55,8 +55,8 @@ interface Logger {
 }
 
 export interface RabbitBus extends Bus {
-  /** Deletes this namespace's queues and exchanges (tests). */
-  destroy(): Promise<void>;
+  /** Deletes this namespace's queues and exchanges (tests); `queues` names others' queues too. */
+  destroy(queues?: readonly string[]): Promise<void>;
 }
 
 export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'): RabbitBus {
@@ -142,11 +142,12 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
       await publisher?.close();
       await connection.close();
     },
-    async destroy() {
+    async destroy(queues = []) {
       await Promise.all(consumers.map((c) => c.close()));
       const ch = await connection.acquire();
       try {
-        for (const queue of declaredQueues) await ch.queueDelete({ queue });
+        const others = queues.flatMap((q) => [`${namespace}.${q}`, `${namespace}.${q}.dlq`]);
+        for (const queue of new Set([...declaredQueues, ...others])) await ch.queueDelete({ queue });
         await ch.exchangeDelete({ exchange: EVENTS_EXCHANGE });
         await ch.exchangeDelete({ exchange: DEAD_LETTER_EXCHANGE });
       } finally {

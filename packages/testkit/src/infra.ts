@@ -54,6 +54,9 @@ export interface TestInfra extends Infra {
   destroy(): Promise<void>;
 }
 
+/** The queues the services declare, so a test's namespace leaves nothing behind in RabbitMQ. */
+const serviceQueues = ['alias.accounts', 'ledger.accounts', 'balance.events'];
+
 const silentLog = { warn: () => undefined, error: () => undefined };
 
 export async function createTestInfra(): Promise<TestInfra> {
@@ -84,7 +87,7 @@ export async function createTestInfra(): Promise<TestInfra> {
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     },
     async destroy() {
-      await bus.destroy().catch(() => undefined);
+      await bus.destroy(serviceQueues).catch(() => undefined);
       await bus.close().catch(() => undefined);
       await cache.close();
       await db.close();
@@ -125,4 +128,18 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** Ports free right now on 127.0.0.1, for services that must know each other's addresses. */
+export async function freePorts(count: number): Promise<number[]> {
+  const { createServer } = await import('node:net');
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<import('node:net').Server>((resolve) => {
+      const server = createServer();
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
 }

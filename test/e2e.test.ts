@@ -1,0 +1,23 @@
+// The seed's two flows end to end, through the gateway, in both run modes.
+import { after, before, describe, test } from 'node:test';
+import { needsInfra } from '@wallet/testkit';
+import { runSeedFlows } from './support/seed-flows.ts';
+import { startEmbeddedStack, startRealStack, type Stack } from './support/stack.ts';
+
+describe('real mode: five processes on PostgreSQL, RabbitMQ and Redis', await needsInfra(), () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startRealStack();
+  });
+  after(async () => stack?.stop());
+  test('sign-ups, a deposit, a transfer by alias, balances through events, replays and refusals', async () => runSeedFlows(stack));
+});
+
+describe('embedded mode: one process on PGlite', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startEmbeddedStack();
+  });
+  after(async () => stack?.stop());
+  test('sign-ups, a deposit, a transfer by alias, balances through events, replays and refusals', async () => runSeedFlows(stack));
+});

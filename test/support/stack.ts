@@ -1,0 +1,76 @@
+// Starts the whole system for system tests: as separate processes on the real infrastructure, or
+// embedded in this process. Either way the tests speak only HTTP to the gateway.
+import { randomBytes } from 'node:crypto';
+import { createTestInfra, freePorts, type TestInfra } from '@wallet/testkit';
+import { startEmbedded, startProcesses, type ProcessStack } from '@wallet/launcher';
+import type { Env } from '@wallet/kit';
+
+export interface Stack {
+  mode: 'real' | 'embedded';
+  gatewayUrl: string;
+  operator: { id: string; secret: string };
+  /** Real mode only: the database, broker and cache behind the services. */
+  infra?: TestInfra;
+  processes?: ProcessStack;
+  stop(): Promise<void>;
+}
+
+async function portsEnv(): Promise<Env> {
+  const [gateway, alias, account, transaction, balance] = await freePorts(5);
+  return {
+    GATEWAY_PORT: String(gateway),
+    ALIAS_PORT: String(alias),
+    ACCOUNT_PORT: String(account),
+    TRANSACTION_PORT: String(transaction),
+    BALANCE_PORT: String(balance),
+  };
+}
+
+const testLimits: Env = {
+  // System tests send many requests from one address; the limits themselves have their own tests.
+  RATE_LIMIT_MAX: '100000',
+  RATE_LIMIT_ANONYMOUS_MAX: '100000',
+  RATE_LIMIT_AUTH_MAX: '100000',
+  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+};
+
+export async function startRealStack(extraEnv: Env = {}): Promise<Stack> {
+  const infra = await createTestInfra();
+  const operator = { id: 'operator-e2e', secret: randomBytes(18).toString('base64url') };
+  const env: Env = {
+    ...infra.env,
+    ...(await portsEnv()),
+    ...testLimits,
+    OPERATOR_CLIENT_ID: operator.id,
+    OPERATOR_CLIENT_SECRET: operator.secret,
+    INTERNAL_CLIENT_SECRET: randomBytes(18).toString('base64url'),
+    ...extraEnv,
+  };
+  const quiet = process.env.TEST_LOG_LEVEL === undefined;
+  let processes: ProcessStack;
+  try {
+    processes = await startProcesses({ env, onOutput: quiet ? () => undefined : undefined });
+  } catch (error) {
+    await infra.destroy();
+    throw error;
+  }
+  return {
+    mode: 'real',
+    gatewayUrl: processes.gatewayUrl,
+    operator,
+    infra,
+    processes,
+    async stop() {
+      await processes.stop();
+      await infra.destroy();
+    },
+  };
+}
+
+export async function startEmbeddedStack(): Promise<Stack> {
+  const operator = { id: 'operator-e2e', secret: randomBytes(18).toString('base64url') };
+  const stack = await startEmbedded({
+    env: { ...(await portsEnv()), ...testLimits, OPERATOR_CLIENT_ID: operator.id, OPERATOR_CLIENT_SECRET: operator.secret },
+  });
+  return { mode: 'embedded', gatewayUrl: stack.gatewayUrl, operator, stop: stack.stop };
+}
