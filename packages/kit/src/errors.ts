@@ -8,6 +8,7 @@ export const problemCodes = {
   invalid_grant: { status: 400, title: 'The credentials or refresh token are not valid' },
   invalid_client: { status: 401, title: 'The client credentials are not valid' },
   unsupported_grant_type: { status: 400, title: 'The grant type is not supported' },
+  invalid_scope: { status: 400, title: 'The requested scope is not granted to this client' },
   forbidden: { status: 403, title: 'The token does not allow this action' },
   not_found: { status: 404, title: 'No such resource' },
   account_not_found: { status: 404, title: 'The account does not exist or is not visible to the caller' },

@@ -1,0 +1,69 @@
+// The alias service: users, their aliases and credentials, the token endpoint and its keys.
+import { fileURLToPath } from 'node:url';
+import { authenticate, createService, createTokenVerifier, kitMigrationsDir, migrate, requireScope, scopes, type Infra, type RunningService } from '@wallet/kit';
+import type { AliasConfig } from './config.ts';
+import { createGrants } from './auth/grants.ts';
+import { openKeyRing } from './auth/keys.ts';
+import { createPasswords } from './auth/passwords.ts';
+import { createTokenIssuer } from './auth/tokens.ts';
+import { clientRegistry, type ClientCredentials } from './domain/clients.ts';
+import { accountEventHandler, accountEventsQueue, accountEventsTopics } from './events/accounts.ts';
+import { aliasRoutes } from './http/aliases.ts';
+import { internalRoutes } from './http/internal.ts';
+import { jwksRoutes } from './http/jwks.ts';
+import { tokenRoutes } from './http/token.ts';
+import { usersRoutes } from './http/users.ts';
+
+export const SCHEMA = 'alias';
+const migrationsDir = fileURLToPath(new URL('./store/migrations', import.meta.url));
+export const serviceClientIds = ['svc-account', 'svc-transaction', 'svc-balance', 'svc-gateway'] as const;
+
+export async function createAliasService(config: AliasConfig, infra: Infra): Promise<RunningService> {
+  const { db, bus } = infra;
+  await migrate(db, SCHEMA, [kitMigrationsDir, migrationsDir]);
+
+  const keys = await openKeyRing(db, { reloadCooldownMs: config.signingKeysReloadCooldownMs });
+  const passwords = await createPasswords();
+  const tokens = createTokenIssuer({ keys, issuer: config.common.tokenIssuer, audience: config.common.tokenAudience, accessTokenTtlSeconds: config.accessTokenTtlSeconds });
+  const clients: ClientCredentials[] = serviceClientIds.map((id) => ({ id, secret: config.common.internalClientSecret, scope: scopes.internal }));
+  if (config.operatorClient) clients.push({ ...config.operatorClient, scope: scopes.operator });
+  // This service owns the keys: it verifies tokens against them directly, never over HTTP.
+  const verifier = createTokenVerifier(
+    { jwksUrl: new URL('/.well-known/jwks.json', config.common.urls.alias).toString(), issuer: config.common.tokenIssuer, audience: config.common.tokenAudience },
+    keys.getKey,
+  );
+
+  const { app } = await createService({
+    name: 'alias',
+    logLevel: config.common.logLevel,
+    readiness: async () => ({
+      database: await db.ping().then(() => true, () => false),
+      broker: await bus.ping(),
+    }),
+  });
+  const grants = createGrants({ db, passwords, tokens, clients: clientRegistry(clients), refreshTokenTtlSeconds: config.refreshTokenTtlSeconds, log: app.log });
+
+  await app.register(usersRoutes({ db, passwords }));
+  await app.register(tokenRoutes({ grants }));
+  await app.register(jwksRoutes({ keys }));
+  await app.register(async (authenticated) => {
+    authenticated.addHook('onRequest', authenticate(verifier));
+    await authenticated.register(aliasRoutes({ db }));
+    await authenticated.register(async (internal) => {
+      internal.addHook('onRequest', requireScope(scopes.internal));
+      await internal.register(internalRoutes({ db }));
+    });
+  });
+
+  return {
+    name: 'alias',
+    app,
+    async start() {
+      await bus.subscribe({ queue: accountEventsQueue, topics: accountEventsTopics, handler: accountEventHandler({ db, log: app.log }), prefetch: 20 });
+    },
+    async stop() {
+      // The bus has no per-queue unsubscribe: consumers stop when the launcher closes the infra.
+      await app.close();
+    },
+  };
+}
