@@ -1,0 +1,96 @@
+// The balance service: a read model of every account's balance, fed by ledger events.
+import { fileURLToPath } from 'node:url';
+import {
+  clientCredentials,
+  createService,
+  createServiceClient,
+  createTokenVerifier,
+  kitMigrationsDir,
+  migrate,
+  type Infra,
+  type RunningService,
+} from '@wallet/kit';
+import type { BalanceConfig } from './config.ts';
+import { balanceSubscription } from './events/consumer.ts';
+import { createLedgerClient } from './events/ledger-client.ts';
+import { createProjector, type ProjectorStats } from './events/projector.ts';
+import { balanceRoutes } from './http/balance-routes.ts';
+import { createBalanceCache } from './store/balance-cache.ts';
+import { createBalanceReader } from './store/balance-reader.ts';
+import { SCHEMA } from './store/balances.ts';
+
+const migrationsDir = fileURLToPath(new URL('./store/migrations', import.meta.url));
+
+export interface BalanceService extends RunningService {
+  /** Counters of the event consumer since start. */
+  readonly stats: Readonly<ProjectorStats>;
+}
+
+export async function createBalanceService(config: Readonly<BalanceConfig>, infra: Infra): Promise<BalanceService> {
+  const { common } = config;
+  await migrate(infra.db, SCHEMA, [kitMigrationsDir, migrationsDir]);
+
+  const { app } = await createService({
+    name: 'balance',
+    logLevel: common.logLevel,
+    // Redis is left out on purpose: without it reads come from PostgreSQL.
+    readiness: async () => ({
+      postgres: await infra.db.ping().then(
+        () => true,
+        () => false,
+      ),
+      broker: await infra.bus.ping(),
+    }),
+  });
+
+  const cache = createBalanceCache({
+    cache: infra.cache,
+    log: app.log,
+    timeoutMs: config.cacheTimeoutMs,
+    staleAccountsMax: config.staleAccountsMax,
+  });
+  const transaction = createServiceClient({
+    name: 'transaction',
+    baseUrl: common.urls.transaction,
+    tokens: clientCredentials(`${common.urls.alias}/v1/auth/token`, 'svc-balance', common.internalClientSecret),
+  });
+  const projector = createProjector({
+    db: infra.db,
+    cache,
+    ledger: createLedgerClient(transaction),
+    ledgerPageSize: config.ledgerPageSize,
+    repairPagesMax: config.repairPagesMax,
+  });
+  const verifier = createTokenVerifier({
+    jwksUrl: `${common.urls.alias}/.well-known/jwks.json`,
+    issuer: common.tokenIssuer,
+    audience: common.tokenAudience,
+  });
+  await balanceRoutes(app, { verifier, reader: createBalanceReader(infra.db, cache, app.log) });
+
+  let retryTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const retryCacheWrites = () => {
+    retryTimer = setTimeout(() => {
+      void cache.retryStale().finally(() => {
+        if (!stopped) retryCacheWrites();
+      });
+    }, config.cacheRetryIntervalMs);
+    retryTimer.unref();
+  };
+
+  return {
+    name: 'balance',
+    app,
+    stats: projector.stats,
+    async start() {
+      await infra.bus.subscribe(balanceSubscription(projector, app.log.child({ component: 'consumer' }), config.consumerPrefetch));
+      retryCacheWrites();
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(retryTimer);
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,31 @@
+// The balance service's settings, read once at boot. Only this file reads the environment.
+import { commonConfig, int, type CommonConfig, type Env } from '@wallet/kit';
+import { ENTRIES_PER_BATCH_MAX } from './domain/entry.ts';
+
+export interface BalanceConfig {
+  common: CommonConfig;
+  /** Events in flight from the broker to this consumer. */
+  consumerPrefetch: number;
+  /** Entries asked of the ledger per page when filling a gap. */
+  ledgerPageSize: number;
+  /** Ledger pages one delivery may fetch to fill a gap; a wider gap goes on at the next delivery. */
+  repairPagesMax: number;
+  /** Upper bound on one cache call; slower counts as a failure and PostgreSQL answers. */
+  cacheTimeoutMs: number;
+  /** How often cached balances whose write failed are written again. */
+  cacheRetryIntervalMs: number;
+  /** Accounts with a failed cache write tracked at once. */
+  staleAccountsMax: number;
+}
+
+export function loadConfig(env: Env): Readonly<BalanceConfig> {
+  return Object.freeze({
+    common: commonConfig(env),
+    consumerPrefetch: int(env, 'BALANCE_CONSUMER_PREFETCH', 100, 1, 1000),
+    ledgerPageSize: int(env, 'BALANCE_LEDGER_PAGE_SIZE', 500, 1, ENTRIES_PER_BATCH_MAX),
+    repairPagesMax: int(env, 'BALANCE_REPAIR_PAGES_MAX', 20, 1, 1000),
+    cacheTimeoutMs: int(env, 'BALANCE_CACHE_TIMEOUT_MS', 250, 10, 10_000),
+    cacheRetryIntervalMs: int(env, 'BALANCE_CACHE_RETRY_INTERVAL_MS', 1000, 50, 60_000),
+    staleAccountsMax: int(env, 'BALANCE_STALE_ACCOUNTS_MAX', 10_000, 1, 1_000_000),
+  });
+}

@@ -1,0 +1,79 @@
+// The balance service on embedded infrastructure (PGlite, in-process bus and cache): the same code
+// the one-command start runs. Needs no servers.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createMemoryBus, createMemoryCache, createPgliteDb, envelope, openPglite, type Bus, type EventEnvelope } from '@wallet/kit';
+import { eventTypes, type TransactionCreated } from '@wallet/contracts';
+import { eventually, startTestIssuer, type TestIssuer } from '@wallet/testkit';
+import { createBalanceService, type BalanceService } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { countEntries } from '../src/store/balances.ts';
+import { accountOpened, readBalance, startFakeLedger, untilSequence, type FakeLedger } from './support.ts';
+
+describe('balance service on embedded infrastructure', () => {
+  let pglite: Awaited<ReturnType<typeof openPglite>>;
+  let bus: Bus & { deadLetters: EventEnvelope[] };
+  let issuer: TestIssuer;
+  let ledger: FakeLedger;
+  let service: BalanceService;
+  let operator: string;
+  const silent = { warn: () => undefined, error: () => undefined };
+
+  const publish = (...events: EventEnvelope[]) => bus.publish(events);
+  const created = (data: TransactionCreated) => envelope('transaction', eventTypes.transactionCreated, data);
+
+  before(async () => {
+    pglite = await openPglite(undefined);
+    bus = createMemoryBus(silent);
+    issuer = await startTestIssuer();
+    ledger = await startFakeLedger();
+    const config = loadConfig({ ...issuer.env, WALLET_MODE: 'embedded', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', TRANSACTION_URL: ledger.url });
+    service = await createBalanceService(config, { db: createPgliteDb(pglite), bus, cache: createMemoryCache() });
+    await service.app.ready();
+    await service.start();
+    operator = await issuer.operatorToken();
+  });
+
+  after(async () => {
+    await service?.stop();
+    await bus?.close();
+    await ledger?.close();
+    await issuer?.close();
+    await pglite?.close();
+  });
+
+  test('applies events in order, repairs gaps, skips duplicates and dead-letters contradictions', async () => {
+    const ana = randomUUID();
+    const settlement = randomUUID();
+    const anaAccount = randomUUID();
+    const bobAccount = randomUUID();
+    await publish(
+      envelope('account', eventTypes.accountOpened, accountOpened(settlement, 'settlement-usd')),
+      envelope('account', eventTypes.accountOpened, accountOpened(anaAccount, ana)),
+      envelope('account', eventTypes.accountOpened, accountOpened(bobAccount, randomUUID())),
+    );
+    const deposit = ledger.book(settlement, anaAccount, 9_000n, 'deposit');
+    const transfer = ledger.book(anaAccount, bobAccount, 4_000n);
+
+    // Out of order, then the late one twice.
+    await publish(created(transfer));
+    await publish(created(deposit), created(deposit));
+    assert.equal((await untilSequence(service.app, operator, settlement, 1n)).available, '-9000');
+    const mine = await readBalance(service.app, anaAccount, await issuer.userToken(ana));
+    assert.equal(mine.status, 200);
+    assert.equal(mine.body.available, '5000');
+    assert.equal(mine.body.sequence, '2');
+    assert.equal((await readBalance(service.app, bobAccount, operator)).body.available, '4000');
+    assert.equal(await countEntries(createPgliteDb(pglite), anaAccount), 2);
+    await eventually(async () => (service.stats.duplicates >= 2 ? true : undefined), 5000, 'duplicates');
+    assert.equal(service.stats.repaired, 1);
+
+    const bad = structuredClone(ledger.book(anaAccount, bobAccount, 1n));
+    bad.entries[0]!.balanceAfter = '4000';
+    await publish(created(bad));
+    await eventually(async () => (bus.deadLetters.length === 1 ? true : undefined), 5000, 'the dead letter');
+    assert.equal((await readBalance(service.app, anaAccount, operator)).body.sequence, '2');
+    assert.equal((await readBalance(service.app, bobAccount, operator)).body.sequence, '1');
+  });
+});

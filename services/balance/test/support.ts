@@ -1,0 +1,122 @@
+// Test helpers: a tiny stand-in for the transaction service's ledger (it books movements, hands out
+// their transaction.created events and answers the entry listing the balance service repairs from),
+// a cache that can be made to fail, and small read helpers.
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AccountOpened, LedgerEntry, TransactionCreated, TransferKind } from '@wallet/contracts';
+import type { App, Cache } from '@wallet/kit';
+
+export interface FakeLedger {
+  url: string;
+  /** Paths of the entry listings asked for, with their query. */
+  readonly requests: string[];
+  /** Books `amount` from one account to the other and returns the event the real ledger would publish. */
+  book(fromAccountId: string, toAccountId: string, amount: bigint, kind?: TransferKind): TransactionCreated;
+  balanceOf(accountId: string): bigint;
+  close(): Promise<void>;
+}
+
+export async function startFakeLedger(currency = 'USD'): Promise<FakeLedger> {
+  const entries = new Map<string, LedgerEntry[]>();
+  const requests: string[] = [];
+
+  const post = (accountId: string, amount: bigint, createdAt: string): LedgerEntry => {
+    const list = entries.get(accountId) ?? [];
+    const before = BigInt(list.at(-1)?.balanceAfter ?? '0');
+    const entry: LedgerEntry = {
+      accountId,
+      currency,
+      amount: amount.toString(),
+      balanceAfter: (before + amount).toString(),
+      sequence: String(list.length + 1),
+      createdAt,
+    };
+    entries.set(accountId, [...list, entry]);
+    return entry;
+  };
+
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://ledger');
+    const match = /^\/internal\/accounts\/([^/]+)\/entries$/.exec(url.pathname);
+    if (req.method !== 'GET' || !match) {
+      res.writeHead(404).end();
+      return;
+    }
+    if (!/^Bearer .+/.test(req.headers.authorization ?? '')) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"code":"unauthorized"}');
+      return;
+    }
+    requests.push(`${url.pathname}${url.search}`);
+    const after = BigInt(url.searchParams.get('afterSequence') ?? '0');
+    const limit = Number(url.searchParams.get('limit') ?? '100');
+    const page = (entries.get(decodeURIComponent(match[1]!)) ?? []).filter((e) => BigInt(e.sequence) > after).slice(0, limit);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ entries: page }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    book(fromAccountId, toAccountId, amount, kind = 'transfer') {
+      const createdAt = new Date().toISOString();
+      const debit = post(fromAccountId, -amount, createdAt);
+      const credit = post(toAccountId, amount, createdAt);
+      return {
+        transfer: { id: randomUUID(), kind, fromAccountId, toAccountId, amount: amount.toString(), currency, description: null, createdAt },
+        entries: [debit, credit],
+      };
+    },
+    balanceOf: (accountId) => BigInt(entries.get(accountId)?.at(-1)?.balanceAfter ?? '0'),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+export function accountOpened(accountId: string, ownerId: string, currency = 'USD'): AccountOpened {
+  return { accountId, ownerId, currency, type: 'user', status: 'active', name: 'Main', overdraftLimit: '0', createdAt: new Date().toISOString() };
+}
+
+/** The real cache, until `broken` is set: then every call fails as if Redis were down. */
+export function breakableCache(inner: Cache): Cache & { broken: boolean } {
+  const guard = <T>(work: () => Promise<T>): Promise<T> => (wrapper.broken ? Promise.reject(new Error('cache down (test)')) : work());
+  const wrapper = {
+    broken: false,
+    get: (key: string) => guard(() => inner.get(key)),
+    set: (key: string, value: string, ttlSeconds?: number) => guard(() => inner.set(key, value, ttlSeconds)),
+    del: (key: string) => guard(() => inner.del(key)),
+    getVersioned: (key: string) => guard(() => inner.getVersioned(key)),
+    setVersioned: (key: string, version: bigint, fields: Record<string, string>) => guard(() => inner.setVersioned(key, version, fields)),
+    ping: () => (wrapper.broken ? Promise.resolve(false) : inner.ping()),
+    close: () => inner.close(),
+  };
+  return wrapper;
+}
+
+export interface BalanceBody {
+  accountId: string;
+  currency: string;
+  available: string;
+  pending: string;
+  sequence: string;
+  updatedAt: string;
+}
+
+export async function readBalance(app: App, accountId: string, token: string | undefined) {
+  const response = await app.inject({
+    method: 'GET',
+    url: `/v1/accounts/${accountId}/balance`,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  return { status: response.statusCode, contentType: String(response.headers['content-type'] ?? ''), body: response.json<BalanceBody & { code?: string }>() };
+}
+
+/** Polls the operator's view until the account has reached `sequence`. */
+export async function untilSequence(app: App, operatorToken: string, accountId: string, sequence: bigint, timeoutMs = 15_000): Promise<BalanceBody> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { status, body } = await readBalance(app, accountId, operatorToken);
+    if (status === 200 && BigInt(body.sequence) >= sequence) return body;
+    if (Date.now() > deadline) throw new Error(`account ${accountId} did not reach sequence ${sequence} (last: ${status} ${JSON.stringify(body)})`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
