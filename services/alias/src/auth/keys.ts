@@ -100,7 +100,10 @@ export async function openKeyRing(db: Db, { reloadCooldownMs, maxAgeMs = 60_000,
         return await current.keySet(header, token);
       } catch (error) {
         if (!(error instanceof joseErrors.JWKSNoMatchingKey) || Date.now() - current.loadedAt < reloadCooldownMs) throw error;
-        return (await reload()).keySet(header, token);
+        // If the database cannot be read now, the token is simply not verifiable (401), not a 500.
+        const reloaded = await reload().catch(() => undefined);
+        if (!reloaded) throw error;
+        return reloaded.keySet(header, token);
       }
     },
   };
