@@ -31,6 +31,7 @@ export const problemCodes = {
   account_limit_reached: { status: 422, title: 'The owner already holds the maximum number of accounts' },
   rate_limited: { status: 429, title: 'Too many requests' },
   dependency_unavailable: { status: 503, title: 'A service this request needs is unavailable' },
+  upstream_timeout: { status: 504, title: 'A service this request needs did not answer in time' },
   internal_error: { status: 500, title: 'Something went wrong on our side' },
 } as const;
 

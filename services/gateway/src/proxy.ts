@@ -1,0 +1,159 @@
+// Forwarding to the services with @fastify/reply-from over keep-alive connections. Bodies and query
+// strings pass through byte for byte; identity headers a client might forge are dropped, the
+// request id and X-Forwarded-* are set here.
+import replyFrom, { type FastifyReplyFromHooks } from '@fastify/reply-from';
+import type { FastifyRequest, onRequestHookHandler, RouteHandlerMethod } from 'fastify';
+import { problemBody, ProblemError, type App, type TokenVerifier } from '@wallet/kit';
+import type { GatewayConfig, UpstreamName } from './config.ts';
+import { identifyCaller, requireCaller } from './edge-auth.ts';
+import type { Limiters } from './rate-limit.ts';
+import { callerRoutes, publicRoutes, type ProxyRoute } from './routes.ts';
+
+/**
+ * Headers that only the gateway may set. Services verify the token themselves and must never
+ * believe a caller identity or a client address a client wrote.
+ */
+const droppedRequestHeader = /^(x-caller|x-user|x-auth|x-internal|x-wallet|x-forwarded|x-real-ip$|forwarded$|x-client-ip$)/;
+
+/**
+ * The path as the client sent it, if it is canonical: no dot segments (plain or percent-encoded),
+ * no encoded slashes or backslashes, no control characters. The same string then names the same
+ * resource here and at the service, so no path can climb out of its route (e.g. into /internal).
+ */
+export function canonicalPath(rawUrl: string): string | undefined {
+  const queryAt = rawUrl.indexOf('?');
+  const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
+  if (!path.startsWith('/') || path.startsWith('//') || path.includes('\\') || /%(2f|5c|00)/i.test(path)) return undefined;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(decoded)) return undefined;
+  if (decoded.split('/').some((segment) => segment === '.' || segment === '..')) return undefined;
+  if (new URL(path, 'http://gateway.invalid').pathname !== path) return undefined;
+  return path;
+}
+
+/** X-Forwarded-For as the services should see it: the client first, then each proxy we trust. */
+function forwardedFor(request: Pick<FastifyRequest, 'ip' | 'ips'>, trustsProxies: boolean): string {
+  if (!trustsProxies || !request.ips) return request.ip;
+  return [...request.ips].reverse().join(', ');
+}
+
+type RewriteRequestHeaders = NonNullable<FastifyReplyFromHooks['rewriteRequestHeaders']>;
+
+function rewriteRequestHeaders(trustsProxies: boolean): RewriteRequestHeaders {
+  return (request, headers) => {
+    const out: ReturnType<RewriteRequestHeaders> = {};
+    for (const [name, value] of Object.entries(headers)) {
+      if (!droppedRequestHeader.test(name)) out[name] = value;
+    }
+    out['x-request-id'] = request.id;
+    out['x-forwarded-for'] = forwardedFor(request, trustsProxies);
+    out['x-forwarded-proto'] = request.protocol;
+    if (request.host) out['x-forwarded-host'] = request.host;
+    return out;
+  };
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** A service that cannot be reached is a 503 problem; one that does not answer in time a 504. */
+function upstreamFailed(upstream: UpstreamName, timeoutMs: number): NonNullable<FastifyReplyFromHooks['onError']> {
+  return (reply, { error }) => {
+    const code = errorCode(error);
+    const causeCode = errorCode(error.cause);
+    const timedOut = code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT' || causeCode === 'UND_ERR_HEADERS_TIMEOUT' || code === 'FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT';
+    // reply-from has already logged the error with the request id.
+    const body = timedOut
+      ? problemBody('upstream_timeout', `The ${upstream} service did not answer within ${timeoutMs / 1000} s; the request may still have been applied`)
+      : problemBody('dependency_unavailable', `The ${upstream} service is unavailable`);
+    if (!timedOut) reply.header('retry-after', '1');
+    reply.code(body.status).type('application/problem+json').send(body);
+  };
+}
+
+const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function forwardTo(upstream: UpstreamName, config: GatewayConfig): RouteHandlerMethod {
+  const base = config.upstreams[upstream];
+  const trustsProxies = config.trustedProxies.length > 0;
+  const options: FastifyReplyFromHooks = {
+    rewriteRequestHeaders: rewriteRequestHeaders(trustsProxies),
+    onError: upstreamFailed(upstream, config.upstreamTimeoutMs),
+    // One retry, and only of a read whose kept-alive connection the service had already closed;
+    // never on a 5xx answer (reply-from's default retries a GET on 503 up to ten times).
+    retryDelay: ({ err, req, attempt }) =>
+      err && attempt < 1 && idempotentMethods.has(req.method) && ['UND_ERR_SOCKET', 'ECONNRESET'].includes(errorCode(err) ?? '') ? 10 : null,
+  };
+  return async function forward(request, reply) {
+    const path = canonicalPath(request.raw.url ?? '');
+    if (!path) throw new ProblemError('validation_failed', 'The request path is not in canonical form');
+    const body = request.body;
+    const bodyOptions =
+      body === undefined
+        ? {}
+        : request.method === 'GET' || request.method === 'HEAD'
+          ? { body: null } // a body on a read is not forwarded
+          : { body, contentType: request.headers['content-type'] ?? 'application/octet-stream' };
+    // The query string is taken from the original URL, unchanged.
+    return reply.from(`${base}${path}`, { ...options, ...bodyOptions });
+  };
+}
+
+function addRoutes<R extends ProxyRoute>(scope: App, routes: readonly R[], config: GatewayConfig, onRequest?: (route: R) => onRequestHookHandler) {
+  for (const route of routes) {
+    scope.route({
+      method: [...route.methods],
+      url: route.url,
+      exposeHeadRoute: false,
+      schema: { hide: true },
+      ...(onRequest ? { onRequest: onRequest(route) } : {}),
+      handler: forwardTo(route.upstream, config),
+    });
+  }
+}
+
+export interface ProxyDeps {
+  config: GatewayConfig;
+  verifier: TokenVerifier;
+  limiters: Limiters;
+}
+
+export async function registerProxy(app: App, { config, verifier, limiters }: ProxyDeps): Promise<void> {
+  await app.register(async (proxy: App) => {
+    await proxy.register(replyFrom, {
+      disableRequestLogging: true,
+      destroyAgent: true,
+      undici: {
+        connections: config.upstreamConnectionsMax,
+        pipelining: 1,
+        keepAliveTimeout: 60_000,
+        headersTimeout: config.upstreamTimeoutMs,
+        bodyTimeout: config.upstreamBodyIdleTimeoutMs,
+        connect: { timeout: config.upstreamConnectTimeoutMs },
+      },
+    });
+    // Bodies are read as bytes (the body limit still applies) and forwarded untouched: the service
+    // parses and validates them, and a re-serialized JSON body could differ from what was signed.
+    proxy.removeAllContentTypeParsers();
+    proxy.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+    await proxy.register(async (open: App) => {
+      addRoutes(open, publicRoutes, config, (route) => limiters[route.limit]);
+    });
+
+    await proxy.register(async (guarded: App) => {
+      guarded.addHook('onRequest', identifyCaller(verifier));
+      guarded.addHook('onRequest', limiters.caller);
+      guarded.addHook('onRequest', requireCaller);
+      addRoutes(guarded, callerRoutes, config);
+    });
+  });
+}
