@@ -32,6 +32,7 @@ export type TransferKind = 'transfer' | 'deposit' | 'withdrawal';
 
 export interface LedgerEntry {
   accountId: string;
+  transferId: string;
   currency: string;
   /** Signed: negative for a debit, positive for a credit. */
   amount: string;

@@ -125,6 +125,15 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
       );
       consumer.on('error', (error) => log.warn({ err: error, queue }, 'rabbitmq consumer error'));
       consumers.push(consumer);
+      // Resolve only once the queue is declared, bound and consumed, so nothing published after
+      // subscribe() returns can miss it.
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`consumer for ${queue} not ready within 30 s`)), 30_000);
+        consumer.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
       const setup = await connection.acquire();
       try {
         await setup.queueDeclare({ queue: deadLetterQueue, durable: true, arguments: { 'x-queue-type': 'quorum' } });

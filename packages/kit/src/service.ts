@@ -60,6 +60,8 @@ export async function createService(options: ServiceOptions): Promise<{ app: App
       redact: { paths: logRedactPaths, censor: '[redacted]' },
     },
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
+    // E-mail aliases may be 254 characters; longer path parameters get a problem+json 404 or 400.
+    routerOptions: { maxParamLength: 512 },
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: (req) => {

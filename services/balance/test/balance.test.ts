@@ -144,12 +144,13 @@ describe('balance service on real infrastructure', await needsInfra(), () => {
     const before = { ana: await readBalance(service.app, anaAccount, operator), bob: await readBalance(service.app, bobAccount, operator) };
     assert.equal(before.ana.body.sequence, '3');
     const rejectedBefore = service.stats.rejected;
+    const badId = randomUUID();
     const bad = created({
-      transfer: { id: randomUUID(), kind: 'transfer', fromAccountId: anaAccount, toAccountId: bobAccount, amount: '100', currency: 'USD', description: null, createdAt: new Date().toISOString() },
+      transfer: { id: badId, kind: 'transfer', fromAccountId: anaAccount, toAccountId: bobAccount, amount: '100', currency: 'USD', description: null, createdAt: new Date().toISOString() },
       entries: [
         // 7000 - 100 is not 6000; bob's leg is right, but the event is applied whole or not at all.
-        { accountId: anaAccount, currency: 'USD', amount: '-100', balanceAfter: '6000', sequence: '4', createdAt: new Date().toISOString() },
-        { accountId: bobAccount, currency: 'USD', amount: '100', balanceAfter: '3100', sequence: '3', createdAt: new Date().toISOString() },
+        { accountId: anaAccount, transferId: badId, currency: 'USD', amount: '-100', balanceAfter: '6000', sequence: '4', createdAt: new Date().toISOString() },
+        { accountId: bobAccount, transferId: badId, currency: 'USD', amount: '100', balanceAfter: '3100', sequence: '3', createdAt: new Date().toISOString() },
       ],
     });
     await publish(bad);

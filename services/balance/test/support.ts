@@ -21,11 +21,12 @@ export async function startFakeLedger(currency = 'USD'): Promise<FakeLedger> {
   const entries = new Map<string, LedgerEntry[]>();
   const requests: string[] = [];
 
-  const post = (accountId: string, amount: bigint, createdAt: string): LedgerEntry => {
+  const post = (accountId: string, amount: bigint, createdAt: string, transferId: string): LedgerEntry => {
     const list = entries.get(accountId) ?? [];
     const before = BigInt(list.at(-1)?.balanceAfter ?? '0');
     const entry: LedgerEntry = {
       accountId,
+      transferId,
       currency,
       amount: amount.toString(),
       balanceAfter: (before + amount).toString(),
@@ -60,10 +61,11 @@ export async function startFakeLedger(currency = 'USD'): Promise<FakeLedger> {
     requests,
     book(fromAccountId, toAccountId, amount, kind = 'transfer') {
       const createdAt = new Date().toISOString();
-      const debit = post(fromAccountId, -amount, createdAt);
-      const credit = post(toAccountId, amount, createdAt);
+      const id = randomUUID();
+      const debit = post(fromAccountId, -amount, createdAt, id);
+      const credit = post(toAccountId, amount, createdAt, id);
       return {
-        transfer: { id: randomUUID(), kind, fromAccountId, toAccountId, amount: amount.toString(), currency, description: null, createdAt },
+        transfer: { id, kind, fromAccountId, toAccountId, amount: amount.toString(), currency, description: null, createdAt },
         entries: [debit, credit],
       };
     },

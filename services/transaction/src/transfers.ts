@@ -69,6 +69,7 @@ function transactionCreated(t: TransferRecord, postings: readonly Posting[]) {
     },
     entries: postings.map((p) => ({
       accountId: p.accountId,
+      transferId: t.id,
       currency: t.currency,
       amount: p.amount.toString(),
       balanceAfter: p.balanceAfter.toString(),
