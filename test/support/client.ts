@@ -34,7 +34,8 @@ export class WalletClient {
   async signUp(handle: string, displayName: string, password = 'correct horse battery'): Promise<string> {
     const created = await this.post('/v1/users', { handle, password, displayName });
     if (created.status !== 201) throw new Error(`sign-up ${handle}: ${created.status} ${JSON.stringify(created.body)}`);
-    await this.login(handle, password);
+    const login = await this.login(handle, password);
+    if (login.status !== 200) throw new Error(`login ${handle}: ${login.status} ${JSON.stringify(login.body)}`);
     return created.body.id as string;
   }
 

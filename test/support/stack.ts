@@ -28,9 +28,9 @@ async function portsEnv(): Promise<Env> {
 
 const testLimits: Env = {
   // System tests send many requests from one address; the limits themselves have their own tests.
-  RATE_LIMIT_MAX: '100000',
-  RATE_LIMIT_ANONYMOUS_MAX: '100000',
-  RATE_LIMIT_AUTH_MAX: '100000',
+  RATE_LIMIT_CALLER_MAX: '1000000',
+  RATE_LIMIT_ANONYMOUS_MAX: '1000000',
+  RATE_LIMIT_CREDENTIALS_MAX: '1000000',
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
 };
 
