@@ -73,9 +73,15 @@ export async function createService(options: ServiceOptions): Promise<{ app: App
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
     return503OnClosing: true,
+    // Errors Fastify raises before routing (a malformed URL) get the same problem+json shape.
+    frameworkErrors: (error, _request, reply) => {
+      void sendProblem(reply, problemBody('validation_failed', error.message));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.setValidatorCompiler(validators());
+  // JSON only (routes that take forms add their own parser): anything else is 415.
+  app.removeContentTypeParser('text/plain');
   // Each service describes its own routes; the gateway merges them into one document at /docs.
   await app.register(swagger, {
     openapi: { info: { title: `wallet ${options.name}`, version: '1' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } } },
