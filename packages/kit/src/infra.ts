@@ -56,3 +56,14 @@ export async function runStandalone(
     await closeInfra(infra);
   }, service.app.log);
 }
+
+/** Readiness of a service that needs its database and the broker (Redis is a cache: not needed). */
+export function databaseAndBroker({ db, bus }: Pick<Infra, 'db' | 'bus'>): () => Promise<Record<string, boolean>> {
+  return async () => ({
+    database: await db.ping().then(
+      () => true,
+      () => false,
+    ),
+    broker: await bus.ping(),
+  });
+}

@@ -9,6 +9,7 @@ import {
   type Infra,
   type OutboxRelay,
   type RunningService,
+  databaseAndBroker,
 } from '@wallet/kit';
 import { createAccounts } from './accounts.ts';
 import type { AccountConfig } from './config.ts';
@@ -25,13 +26,7 @@ export async function createAccountService(config: Readonly<AccountConfig>, infr
   const { app } = await createService({
     name: 'account',
     logLevel: common.logLevel,
-    readiness: async () => ({
-      database: await infra.db.ping().then(
-        () => true,
-        () => false,
-      ),
-      broker: await infra.bus.ping(),
-    }),
+    readiness: databaseAndBroker(infra),
   });
 
   let relay: OutboxRelay | undefined;

@@ -1,6 +1,17 @@
 // The alias service: users, their aliases and credentials, the token endpoint and its keys.
 import { fileURLToPath } from 'node:url';
-import { authenticate, createService, createTokenVerifier, kitMigrationsDir, migrate, requireScope, scopes, type Infra, type RunningService } from '@wallet/kit';
+import {
+  authenticate,
+  createService,
+  createTokenVerifier,
+  databaseAndBroker,
+  kitMigrationsDir,
+  migrate,
+  requireScope,
+  scopes,
+  type Infra,
+  type RunningService,
+} from '@wallet/kit';
 import type { AliasConfig } from './config.ts';
 import { createGrants } from './auth/grants.ts';
 import { openKeyRing } from './auth/keys.ts';
@@ -36,10 +47,7 @@ export async function createAliasService(config: AliasConfig, infra: Infra): Pro
   const { app } = await createService({
     name: 'alias',
     logLevel: config.common.logLevel,
-    readiness: async () => ({
-      database: await db.ping().then(() => true, () => false),
-      broker: await bus.ping(),
-    }),
+    readiness: databaseAndBroker(infra),
   });
   const grants = createGrants({ db, passwords, tokens, clients: clientRegistry(clients), refreshTokenTtlSeconds: config.refreshTokenTtlSeconds, log: app.log });
 

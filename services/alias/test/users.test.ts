@@ -1,7 +1,7 @@
 // Sign-up rules, errors and uniqueness against real PostgreSQL.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import argon2 from 'argon2';
+import { verify as argon2Verify } from '@node-rs/argon2';
 import type { RunningService } from '@wallet/kit';
 import { createTestInfra, needsInfra, type TestInfra } from '@wallet/testkit';
 import { assertProblem, count, get, login, PASSWORD, signUp, startAlias, testEnv } from './helpers.ts';
@@ -37,8 +37,8 @@ describe('sign-up', await needsInfra(), () => {
     );
     assert.equal(rows.length, 1);
     assert.deepEqual({ type: rows[0]!.type, value: rows[0]!.value, verified: rows[0]!.verified }, { type: 'handle', value: 'ana.pereira', verified: true });
-    assert.match(rows[0]!.password_hash, /^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
-    assert.equal(await argon2.verify(rows[0]!.password_hash, PASSWORD), true);
+    assert.match(rows[0]!.password_hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    assert.equal(await argon2Verify(rows[0]!.password_hash, PASSWORD), true);
 
     const { access_token } = await login(alias, 'ana.pereira');
     const me = await get(alias, '/v1/me', access_token);

@@ -9,6 +9,7 @@ import {
   migrate,
   type Infra,
   type RunningService,
+  databaseAndBroker,
 } from '@wallet/kit';
 import type { BalanceConfig } from './config.ts';
 import { balanceSubscription } from './events/consumer.ts';
@@ -34,13 +35,7 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
     name: 'balance',
     logLevel: common.logLevel,
     // Redis is left out on purpose: without it reads come from PostgreSQL.
-    readiness: async () => ({
-      postgres: await infra.db.ping().then(
-        () => true,
-        () => false,
-      ),
-      broker: await infra.bus.ping(),
-    }),
+    readiness: databaseAndBroker(infra),
   });
 
   const cache = createBalanceCache({

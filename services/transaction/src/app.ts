@@ -10,6 +10,7 @@ import {
   startOutboxRelay,
   type Infra,
   type RunningService,
+  databaseAndBroker,
 } from '@wallet/kit';
 import type { TransactionConfig } from './config.ts';
 import { createDirectory } from './directory.ts';
@@ -29,10 +30,7 @@ export async function createTransactionService(config: TransactionConfig, infra:
     name: 'transaction',
     logLevel: common.logLevel,
     bodyLimitBytes: config.bodyLimitBytes,
-    readiness: async () => ({
-      database: await db.ping().then(() => true, () => false),
-      broker: await bus.ping(),
-    }),
+    readiness: databaseAndBroker(infra),
   });
 
   const verifier = createTokenVerifier({ jwksUrl: `${common.urls.alias}/.well-known/jwks.json`, issuer: common.tokenIssuer, audience: common.tokenAudience });

@@ -40,14 +40,8 @@ export async function lockAccounts(q: Queryable, ids: readonly string[]): Promis
   return new Map(rows.map((r) => [r.id, toAccount(r)]));
 }
 
-export interface AccountFacts {
-  id: string;
-  ownerId: string;
-  currency: string;
-  type: 'user' | 'settlement';
-  status: 'active' | 'frozen' | 'closed';
-  overdraftLimit: bigint | null;
-}
+/** What the account service says about an account; the ledger adds balance and sequence. */
+export type AccountFacts = Omit<LedgerAccount, 'balance' | 'sequence'>;
 
 /** Records an account the ledger has not seen yet; a known account keeps its balance and sequence. */
 export async function insertAccount(q: Queryable, a: AccountFacts): Promise<void> {
