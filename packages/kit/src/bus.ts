@@ -19,8 +19,11 @@ export interface Subscription {
   /** Topic patterns (`account.*`, `transaction.created`). */
   topics: string[];
   handler: EventHandler;
-  /** Messages in flight per consumer; handled one after another so per-queue order holds. */
+  /** Messages delivered ahead of acknowledgement. */
   prefetch?: number;
+  /** Handler calls running at once (default 1: one after another). They start in delivery order,
+   *  so a handler that feeds a batcher keeps the queue's order. */
+  concurrency?: number;
 }
 
 export interface Bus {
@@ -92,7 +95,7 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
         ),
       );
     },
-    async subscribe({ queue: name, topics, handler, prefetch = 50 }) {
+    async subscribe({ queue: name, topics, handler, prefetch = 50, concurrency = 1 }) {
       const queue = `${namespace}.${name}`;
       const deadLetterQueue = `${queue}.dlq`;
       declaredQueues.push(queue, deadLetterQueue);
@@ -109,8 +112,8 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
               'x-dead-letter-routing-key': deadLetterQueue,
             },
           },
-          qos: { prefetchCount: prefetch },
-          concurrency: 1,
+          qos: { prefetchCount: Math.max(prefetch, concurrency) },
+          concurrency,
           exchanges,
           queueBindings: topics.map((routingKey) => ({ exchange: EVENTS_EXCHANGE, queue, routingKey })),
         },
@@ -191,26 +194,30 @@ export function createMemoryBus(log: Logger): Bus & { deadLetters: EventEnvelope
   const deadLetters: EventEnvelope[] = [];
   let closed = false;
 
+  const deliver = async (q: Queue, event: EventEnvelope) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await q.sub.handler(structuredClone(event));
+        return;
+      } catch (error) {
+        if (attempt >= deliveryAttemptsMax) {
+          log.error({ err: error, queue: q.sub.queue, eventId: event.id }, 'event dead-lettered');
+          deadLetters.push(event);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+      }
+    }
+  };
+
   const drain = async (q: Queue) => {
     if (q.running) return;
     q.running = true;
     try {
       while (q.items.length > 0 && !closed) {
-        const event = q.items[0]!;
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await q.sub.handler(structuredClone(event));
-            break;
-          } catch (error) {
-            if (attempt >= deliveryAttemptsMax) {
-              log.error({ err: error, queue: q.sub.queue, eventId: event.id }, 'event dead-lettered');
-              deadLetters.push(event);
-              break;
-            }
-            await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
-          }
-        }
-        q.items.shift();
+        // Up to `concurrency` deliveries at once, started in order, like the RabbitMQ consumer.
+        const batch = q.items.splice(0, q.sub.concurrency ?? 1);
+        await Promise.all(batch.map((event) => deliver(q, event)));
       }
     } finally {
       q.running = false;

@@ -9,3 +9,4 @@ export * from './auth.ts';
 export * from './service.ts';
 export * from './http-client.ts';
 export * from './infra.ts';
+export * from './batcher.ts';

@@ -1,0 +1,54 @@
+// Group commit: callers submit items one by one; whatever waits is processed together as soon as
+// the previous batch is done. Under light load a batch is one item (no added latency); under heavy
+// load batches grow up to batchSizeMax, so one database transaction serves many callers.
+export type Settled<O> = { ok: true; value: O } | { ok: false; error: unknown };
+
+export interface Batcher<I, O> {
+  submit(item: I): Promise<O>;
+  /** Items waiting or in flight. */
+  readonly size: number;
+}
+
+export function createBatcher<I, O>(process: (items: I[]) => Promise<Settled<O>[]>, batchSizeMax: number): Batcher<I, O> {
+  interface Waiting {
+    item: I;
+    resolve(value: O): void;
+    reject(error: unknown): void;
+  }
+  const queue: Waiting[] = [];
+  let inFlight = 0;
+  let running = false;
+
+  const run = async () => {
+    running = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, batchSizeMax);
+        inFlight = batch.length;
+        try {
+          const results = await process(batch.map((w) => w.item));
+          if (results.length !== batch.length) throw new Error(`batch of ${batch.length} gave ${results.length} results`);
+          results.forEach((r, i) => (r.ok ? batch[i]!.resolve(r.value) : batch[i]!.reject(r.error)));
+        } catch (error) {
+          for (const w of batch) w.reject(error);
+        } finally {
+          inFlight = 0;
+        }
+      }
+    } finally {
+      running = false;
+    }
+  };
+
+  return {
+    submit(item) {
+      return new Promise<O>((resolve, reject) => {
+        queue.push({ item, resolve, reject });
+        if (!running) void run();
+      });
+    },
+    get size() {
+      return queue.length + inFlight;
+    },
+  };
+}
