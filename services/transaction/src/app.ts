@@ -18,6 +18,7 @@ import { accountEventHandler } from './events/account-events.ts';
 import { internalRoutes } from './http/internal.ts';
 import { transferRoutes } from './http/transfers.ts';
 import { createTransferService } from './transfers.ts';
+import { ledgerMetrics } from './metrics.ts';
 
 const migrationsDir = fileURLToPath(new URL('./store/migrations', import.meta.url));
 
@@ -26,7 +27,7 @@ export async function createTransactionService(config: TransactionConfig, infra:
   const { db, bus } = infra;
   await migrate(db, 'ledger', [kitMigrationsDir, migrationsDir]);
 
-  const { app } = await createService({
+  const { app, metrics } = await createService({
     name: 'transaction',
     logLevel: common.logLevel,
     bodyLimitBytes: config.bodyLimitBytes,
@@ -41,7 +42,16 @@ export async function createTransactionService(config: TransactionConfig, infra:
     createServiceClient({ name: 'alias', baseUrl: common.urls.alias, tokens }),
   );
   const relay = startOutboxRelay({ db, bus, schema: 'ledger', log: app.log });
-  const transfers = createTransferService(db, directory, () => relay.wake());
+  const counters = ledgerMetrics(metrics);
+  const transfers = createTransferService({
+    db,
+    directory,
+    groupSizeMax: config.transferGroupSizeMax,
+    onCommit: (outcomes) => {
+      counters.observe(outcomes);
+      if (outcomes.some((o) => o.ok && o.value.status === 201 && !o.value.replayed)) relay.wake();
+    },
+  });
 
   await app.register(transferRoutes({ config, db, verifier, transfers, directory }));
   await app.register(internalRoutes(config, db, verifier));

@@ -5,6 +5,8 @@ export function loadConfig(env: Env) {
     common: commonConfig(env),
     /** Largest amount one transfer may move, in minor units. */
     transferAmountMax: BigInt(int(env, 'TRANSFER_AMOUNT_MAX', 100_000_000_000)),
+    /** Most transfers committed together in one database transaction (group commit). */
+    transferGroupSizeMax: int(env, 'TRANSFER_GROUP_SIZE_MAX', 500, 1, 5000),
     pageSizeMax: 100,
     entriesPageSizeMax: 1000,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),

@@ -1,11 +1,14 @@
-// Where the ledger learns about accounts and aliases it has not seen: the account and alias
-// services over internal REST (timeout, circuit breaker), remembered in the ledger's own table.
+// Where the ledger learns about accounts and aliases: its own table first, then the account and
+// alias services over internal REST (timeout, circuit breaker). The facts that never change (owner,
+// currency, type) are also kept in memory, so the hot path does not ask the database for them.
 import { ProblemError, type Db, type ServiceClient } from '@wallet/kit';
 import type { Account } from '@wallet/contracts';
-import type { LedgerAccount } from './domain/transfer.ts';
 import { findAccount, insertAccount, type AccountFacts } from './store/ledger-store.ts';
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What does not change over an account's life; status, limits and balance are read under lock. */
+export type FixedFacts = Pick<AccountFacts, 'id' | 'ownerId' | 'currency' | 'type'>;
 
 export function factsFromAccount(a: Pick<Account, 'id' | 'ownerId' | 'currency' | 'type' | 'status' | 'overdraftLimit'>): AccountFacts {
   return {
@@ -19,48 +22,69 @@ export function factsFromAccount(a: Pick<Account, 'id' | 'ownerId' | 'currency' 
 }
 
 export interface Directory {
-  /** The account as the ledger knows it, fetched once from the account service on a miss. */
-  account(id: string, requestId?: string): Promise<LedgerAccount>;
-  settlementAccount(currency: string, requestId?: string): Promise<LedgerAccount>;
+  /** The account's fixed facts, fetched once from the account service on a miss. */
+  account(id: string, requestId?: string): Promise<FixedFacts>;
+  settlementAccount(currency: string, requestId?: string): Promise<FixedFacts>;
   /** The account that receives money at an alias, in a currency. */
   resolveAlias(alias: string, currency: string, requestId?: string): Promise<string>;
 }
 
-export function createDirectory(db: Db, accounts: ServiceClient, aliases: ServiceClient): Directory {
-  const settlementIds = new Map<string, string>();
+export interface DirectoryOptions {
+  /** Accounts whose fixed facts stay in memory. */
+  accountsCachedMax?: number;
+  /** How long an alias → account answer is reused (an alias can be relinked). */
+  aliasTtlMs?: number;
+}
 
-  const remember = async (account: Account) => {
-    await insertAccount(db, factsFromAccount(account));
-    const known = await findAccount(db, account.id);
-    if (!known) throw new Error(`account ${account.id} not recorded`);
-    return known;
+export function createDirectory(db: Db, accounts: ServiceClient, aliases: ServiceClient, options: DirectoryOptions = {}): Directory {
+  const { accountsCachedMax = 200_000, aliasTtlMs = 2000 } = options;
+  const known = new Map<string, FixedFacts>();
+  const settlementIds = new Map<string, string>();
+  const aliasAnswers = new Map<string, { accountId: string; expiresAt: number }>();
+
+  const keep = (facts: FixedFacts): FixedFacts => {
+    if (known.size >= accountsCachedMax) known.delete(known.keys().next().value!); // oldest first
+    const fixed = { id: facts.id, ownerId: facts.ownerId, currency: facts.currency, type: facts.type };
+    known.set(facts.id, fixed);
+    return fixed;
+  };
+
+  const fetchAccount = async (id: string, requestId?: string) => {
+    const stored = await findAccount(db, id);
+    if (stored) return keep(stored);
+    const response = await accounts.get<Account>(`/internal/accounts/${id}`, requestId);
+    if (response.status === 404) throw new ProblemError('account_not_found');
+    if (response.status !== 200) throw new ProblemError('dependency_unavailable', `The account service answered ${response.status}`);
+    await insertAccount(db, factsFromAccount(response.body));
+    return keep(response.body);
   };
 
   return {
     async account(id, requestId) {
       if (!uuidPattern.test(id)) throw new ProblemError('account_not_found');
-      const known = await findAccount(db, id);
-      if (known) return known;
-      const response = await accounts.get<Account>(`/internal/accounts/${id}`, requestId);
-      if (response.status === 404) throw new ProblemError('account_not_found');
-      if (response.status !== 200) throw new ProblemError('dependency_unavailable', `The account service answered ${response.status}`);
-      return remember(response.body);
+      const normalized = id.toLowerCase();
+      return known.get(normalized) ?? fetchAccount(normalized, requestId);
     },
     async settlementAccount(currency, requestId) {
       const knownId = settlementIds.get(currency);
-      const known = knownId && (await findAccount(db, knownId));
-      if (known) return known;
+      if (knownId && known.has(knownId)) return known.get(knownId)!;
       const response = await accounts.put<Account>(`/internal/settlement-accounts/${currency}`, undefined, requestId);
       if (response.status === 422) throw new ProblemError('unsupported_currency');
       if (response.status !== 200 && response.status !== 201) throw new ProblemError('dependency_unavailable', `The account service answered ${response.status}`);
+      await insertAccount(db, factsFromAccount(response.body));
       settlementIds.set(currency, response.body.id);
-      return remember(response.body);
+      return keep(response.body);
     },
     async resolveAlias(alias, currency, requestId) {
+      const cacheKey = `${alias.toLowerCase()}\n${currency}`;
+      const cached = aliasAnswers.get(cacheKey);
+      if (cached && cached.expiresAt > Date.now()) return cached.accountId;
       const path = `/internal/aliases/${encodeURIComponent(alias)}?currency=${encodeURIComponent(currency)}`;
       const response = await aliases.get<{ accountId: string }>(path, requestId);
       if (response.status === 404 || response.status === 400) throw new ProblemError('alias_not_found');
       if (response.status !== 200) throw new ProblemError('dependency_unavailable', `The alias service answered ${response.status}`);
+      if (aliasAnswers.size >= 10_000) aliasAnswers.clear();
+      aliasAnswers.set(cacheKey, { accountId: response.body.accountId, expiresAt: Date.now() + aliasTtlMs });
       return response.body.accountId;
     },
   };

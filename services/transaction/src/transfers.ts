@@ -1,15 +1,35 @@
-// Moving money: idempotency, authorisation, the decision and the write, in one PostgreSQL transaction.
+// Moving money. Requests are resolved (accounts, alias) on their own, then committed in groups:
+// every transfer waiting when the previous group finishes goes into ONE PostgreSQL transaction,
+// decided one after another against the balances as they stand inside the group, so each result
+// is exactly what one-at-a-time processing would give (issue 3's group commit).
 import { randomUUID } from 'node:crypto';
-import { envelope, appendOutbox, isOperator, problemBody, ProblemError, type Caller, type Db, type Queryable } from '@wallet/kit';
+import {
+  appendOutbox,
+  createBatcher,
+  envelope,
+  isOperator,
+  problemBody,
+  ProblemError,
+  type Caller,
+  type Db,
+  type EventEnvelope,
+  type Queryable,
+  type Settled,
+} from '@wallet/kit';
 import { eventTypes, type TransactionCreated, type Transfer } from '@wallet/contracts';
-import { decideTransfer, type Posting } from './domain/transfer.ts';
+import { decideTransfer, type LedgerAccount, type Posting } from './domain/transfer.ts';
 import type { Directory } from './directory.ts';
 import {
+  applyBalances,
   claimIdempotency,
   completeIdempotency,
   findIdempotency,
+  insertEntries,
+  insertTransfers,
   lockAccounts,
-  writeTransfer,
+  type EntryRecord,
+  type IdempotencyKey,
+  type IdempotencyRecord,
   type StoredTransfer,
   type TransferRecord,
 } from './store/ledger-store.ts';
@@ -40,6 +60,12 @@ export interface TransferService {
   execute(command: TransferCommand): Promise<Outcome>;
 }
 
+interface Resolved {
+  command: TransferCommand;
+  fromId: string;
+  toId: string;
+}
+
 export function transferJson(t: StoredTransfer, showSource: boolean): Transfer {
   return {
     id: t.id,
@@ -55,8 +81,9 @@ export function transferJson(t: StoredTransfer, showSource: boolean): Transfer {
   };
 }
 
-function transactionCreated(t: TransferRecord, postings: readonly Posting[]) {
-  const data: TransactionCreated = {
+function transactionCreated(t: TransferRecord, postings: readonly Posting[]): EventEnvelope<TransactionCreated> {
+  const createdAt = t.createdAt.toISOString();
+  return envelope('transaction', eventTypes.transactionCreated, {
     transfer: {
       id: t.id,
       kind: t.kind,
@@ -65,7 +92,7 @@ function transactionCreated(t: TransferRecord, postings: readonly Posting[]) {
       amount: t.amount.toString(),
       currency: t.currency,
       description: t.description,
-      createdAt: t.createdAt.toISOString(),
+      createdAt,
     },
     entries: postings.map((p) => ({
       accountId: p.accountId,
@@ -74,21 +101,121 @@ function transactionCreated(t: TransferRecord, postings: readonly Posting[]) {
       amount: p.amount.toString(),
       balanceAfter: p.balanceAfter.toString(),
       sequence: p.sequence.toString(),
-      createdAt: t.createdAt.toISOString(),
+      createdAt,
     })),
-  };
-  return envelope('transaction', eventTypes.transactionCreated, data);
+  });
 }
 
-export function createTransferService(db: Db, directory: Directory, onCommit: () => void): TransferService {
-  const replay = (caller: Caller, key: string, fingerprint: string, stored: { fingerprint: string; status: number; body: unknown }): Outcome => {
-    if (stored.fingerprint !== fingerprint) {
-      throw new ProblemError('idempotency_key_reused', `Idempotency-Key "${key}" was used with a different request`);
-    }
-    return { status: stored.status, body: stored.body, replayed: true };
-  };
+const keyOf = (c: TransferCommand): IdempotencyKey => ({ caller: c.caller.subject, key: c.idempotencyKey });
+const keyId = (k: IdempotencyKey) => `${k.caller}\n${k.key}`;
 
-  const resolveAccounts = async (c: TransferCommand) => {
+function replay(command: TransferCommand, stored: IdempotencyRecord | undefined): Settled<Outcome> {
+  if (!stored || stored.status === 0) return { ok: false, error: new ProblemError('idempotency_request_in_progress') };
+  if (stored.fingerprint !== command.fingerprint) {
+    return { ok: false, error: new ProblemError('idempotency_key_reused', `Idempotency-Key "${command.idempotencyKey}" was used with a different request`) };
+  }
+  return { ok: true, value: { status: stored.status, body: stored.body, replayed: true } };
+}
+
+/** One group of transfers in one transaction: claim keys, lock accounts in id order, decide, write. */
+async function commitGroup(q: Queryable, items: readonly Resolved[]): Promise<Settled<Outcome>[]> {
+  const results: Settled<Outcome>[] = new Array(items.length);
+  // A key appears once in the claim; its later copies in this group replay the first's outcome.
+  const firstOfKey = new Map<string, number>();
+  items.forEach((item, i) => {
+    const id = keyId(keyOf(item.command));
+    if (!firstOfKey.has(id)) firstOfKey.set(id, i);
+  });
+  const claimed = new Set(
+    (await claimIdempotency(q, [...firstOfKey.values()].map((i) => ({ ...keyOf(items[i]!.command), fingerprint: items[i]!.command.fingerprint })))).map(keyId),
+  );
+  const toRun = [...firstOfKey.entries()].filter(([id]) => claimed.has(id)).map(([, i]) => i).sort((a, b) => a - b);
+  const toReplay = items.map((_, i) => i).filter((i) => !toRun.includes(i));
+
+  const accounts = await lockAccounts(q, toRun.flatMap((i) => [items[i]!.fromId, items[i]!.toId]));
+  const lockedSequence = new Map([...accounts].map(([id, a]) => [id, a.sequence]));
+  const now = new Date();
+  const transfers: TransferRecord[] = [];
+  const entries: EntryRecord[] = [];
+  const events: EventEnvelope[] = [];
+  const outcomes: (IdempotencyKey & { status: number; body: unknown })[] = [];
+
+  for (const i of toRun) {
+    const { command: c, fromId, toId } = items[i]!;
+    const from = accounts.get(fromId);
+    const to = accounts.get(toId);
+    if (!from || !to) throw new Error(`accounts ${fromId} / ${toId} not in the ledger`);
+    const decision = decideTransfer(from, to, c.amount, c.currency);
+    if (!decision.ok) {
+      // The refusal is the key's outcome: retrying with the same key is refused again.
+      const body = problemBody(decision.code, decision.detail, decision.extra);
+      outcomes.push({ ...keyOf(c), status: body.status, body });
+      results[i] = { ok: true, value: { status: body.status, body, replayed: false } };
+      continue;
+    }
+    const { debit, credit } = decision;
+    accounts.set(fromId, { ...from, balance: debit.balanceAfter, sequence: debit.sequence });
+    accounts.set(toId, { ...to, balance: credit.balanceAfter, sequence: credit.sequence });
+    const record: TransferRecord = {
+      id: randomUUID(),
+      kind: c.kind,
+      fromAccountId: fromId,
+      toAccountId: toId,
+      amount: c.amount,
+      currency: c.currency,
+      description: c.description,
+      initiatedBy: c.caller.subject,
+      createdAt: now,
+    };
+    transfers.push(record);
+    for (const p of [debit, credit]) entries.push({ ...p, transferId: record.id, currency: c.currency, createdAt: now });
+    events.push(transactionCreated(record, [debit, credit]));
+    const body = transferJson({ ...record, sourceBalanceAfter: debit.balanceAfter, sourceSequence: debit.sequence }, true);
+    outcomes.push({ ...keyOf(c), status: 201, body });
+    results[i] = { ok: true, value: { status: 201, body, replayed: false } };
+  }
+
+  const changed = [...accounts.values()].filter((a: LedgerAccount) => a.sequence !== lockedSequence.get(a.id));
+  await applyBalances(q, changed.map((a) => ({ id: a.id, balance: a.balance, sequence: a.sequence, sequenceBefore: lockedSequence.get(a.id)! })), now);
+  await insertTransfers(q, transfers);
+  await insertEntries(q, entries);
+  await completeIdempotency(q, outcomes);
+  await appendOutbox(q, 'ledger', events);
+
+  if (toReplay.length > 0) {
+    const stored = new Map((await findIdempotency(q, toReplay.map((i) => keyOf(items[i]!.command)))).map((r) => [keyId(r), r]));
+    for (const i of toReplay) results[i] = replay(items[i]!.command, stored.get(keyId(keyOf(items[i]!.command))));
+  }
+  return results;
+}
+
+export interface TransferServiceOptions {
+  db: Db;
+  directory: Directory;
+  /** Called after each group commits, with the outcomes (wakes the outbox relay, counts). */
+  onCommit: (outcomes: readonly Settled<Outcome>[]) => void;
+  groupSizeMax: number;
+}
+
+export function createTransferService({ db, directory, onCommit, groupSizeMax }: TransferServiceOptions): TransferService {
+  const commit = async (items: Resolved[]) => {
+    const results = await db.tx((q) => commitGroup(q, items));
+    onCommit(results);
+    return results;
+  };
+  const batcher = createBatcher<Resolved, Outcome>(async (items) => {
+    try {
+      return await commit(items);
+    } catch (error) {
+      if (items.length === 1) throw error;
+      // Something in the group failed as a whole: commit each alone, so one cannot fail the others.
+      const alone: Settled<Outcome>[] = [];
+      for (const item of items) alone.push(...(await commit([item]).catch((e): Settled<Outcome>[] => [{ ok: false, error: e }])));
+      return alone;
+    }
+  }, groupSizeMax);
+
+  const resolve = async (c: TransferCommand): Promise<Resolved> => {
     const from = 'settlement' in c.from ? await directory.settlementAccount(c.currency, c.requestId) : await directory.account(c.from.accountId, c.requestId);
     // People move money only out of their own accounts; anything else looks like a missing account.
     if (from.type !== 'settlement' && from.ownerId !== c.caller.subject && !isOperator(c.caller)) throw new ProblemError('account_not_found');
@@ -98,50 +225,23 @@ export function createTransferService(db: Db, directory: Directory, onCommit: ()
     else toId = c.to.accountId;
     const to = await directory.account(toId, c.requestId);
     if (c.kind === 'transfer' && (from.type !== 'user' || to.type !== 'user')) throw new ProblemError('account_not_found');
-    return { fromId: from.id, toId: to.id };
-  };
-
-  const commit = async (q: Queryable, c: TransferCommand, fromId: string, toId: string): Promise<Outcome> => {
-    const owner = c.caller.subject;
-    if (!(await claimIdempotency(q, owner, c.idempotencyKey, c.fingerprint))) {
-      const stored = await findIdempotency(q, owner, c.idempotencyKey);
-      if (!stored) throw new ProblemError('idempotency_request_in_progress');
-      return replay(c.caller, c.idempotencyKey, c.fingerprint, stored);
-    }
-    const locked = await lockAccounts(q, [fromId, toId]);
-    const decision = decideTransfer(locked.get(fromId)!, locked.get(toId)!, c.amount, c.currency);
-    if (!decision.ok) {
-      // The refusal is the key's outcome: retrying with the same key is refused again.
-      const body = problemBody(decision.code, decision.detail, decision.extra);
-      await completeIdempotency(q, owner, c.idempotencyKey, body.status, body);
-      return { status: body.status, body, replayed: false };
-    }
-    const record: TransferRecord = {
-      id: randomUUID(),
-      kind: c.kind,
-      fromAccountId: fromId,
-      toAccountId: toId,
-      amount: c.amount,
-      currency: c.currency,
-      description: c.description,
-      initiatedBy: owner,
-      createdAt: new Date(),
-    };
-    await writeTransfer(q, record, [decision.debit, decision.credit]);
-    const body = transferJson({ ...record, sourceBalanceAfter: decision.debit.balanceAfter, sourceSequence: decision.debit.sequence }, true);
-    await completeIdempotency(q, owner, c.idempotencyKey, 201, body);
-    await appendOutbox(q, 'ledger', [transactionCreated(record, [decision.debit, decision.credit])]);
-    return { status: 201, body, replayed: false };
+    return { command: c, fromId: from.id, toId: to.id };
   };
 
   return {
     async execute(c) {
-      const stored = await findIdempotency(db, c.caller.subject, c.idempotencyKey);
-      if (stored) return replay(c.caller, c.idempotencyKey, c.fingerprint, stored);
-      const { fromId, toId } = await resolveAccounts(c);
-      const outcome = await db.tx((q) => commit(q, c, fromId, toId));
-      if (outcome.status === 201 && !outcome.replayed) onCommit();
-      return outcome;
+      let resolved: Resolved;
+      try {
+        resolved = await resolve(c);
+      } catch (error) {
+        // A replay answers as the first request did, even if the accounts or alias changed since.
+        const [stored] = await findIdempotency(db, [keyOf(c)]);
+        if (!stored) throw error;
+        const replayed = replay(c, stored);
+        if (!replayed.ok) throw replayed.error;
+        return replayed.value;
+      }
+      return batcher.submit(resolved);
     },
   };
 }

@@ -219,6 +219,35 @@ describe('transaction service (ledger)', options, () => {
     for (const row of await totals()) assert.equal(row.total, 0n, `sum of ${row.currency} balances`);
   });
 
+  test('group commit gives exactly the one-at-a-time results: 10 of 30 racing 100s fit in 1000', async () => {
+    const a = openAccount(randomUUID());
+    const b = openAccount(randomUUID());
+    await deposit(a.id, '1000');
+    const token = await issuer.userToken(a.ownerId);
+    const send = (amount: string, key = randomUUID()) => call('POST', '/v1/transfers', token, { fromAccountId: a.id, to: { accountId: b.id }, amount, currency: 'USD' }, key);
+    const results = await Promise.all(Array.from({ length: 30 }, () => send('100')));
+    const accepted = results.filter((r) => r.status === 201);
+    const metrics = (await service.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const grouped = /ledger_commit_group_size_bucket\{le="1",service="transaction"\} (\d+)/.exec(metrics);
+    const groups = /ledger_commit_group_size_count\{service="transaction"\} (\d+)/.exec(metrics);
+    assert.ok(grouped && groups && Number(groups[1]) > Number(grouped[1]), 'some commits carried more than one transfer');
+    assert.equal(accepted.length, 10);
+    // The sender's balance after each accepted transfer is distinct and steps down by 100.
+    assert.deepEqual(accepted.map((r) => BigInt(r.body.source.balanceAfter)).sort((x, y) => (x < y ? -1 : 1)), [0n, 100n, 200n, 300n, 400n, 500n, 600n, 700n, 800n, 900n]);
+    assert.equal(await balanceOf(a.id), 0n);
+    const chain = await infra.db.query<{ sequence: bigint; balance_after: bigint }>('SELECT sequence, balance_after FROM ledger.entries WHERE account_id = $1 ORDER BY sequence', [a.id]);
+    assert.deepEqual(chain.rows.map((r) => r.sequence), Array.from({ length: 11 }, (_, i) => BigInt(i + 1)));
+
+    // One key twice in the same group: the first moves money, the copy replays; another body is refused.
+    await deposit(a.id, '50');
+    const key = randomUUID();
+    const [first, copy, altered] = await Promise.all([send('10', key), send('10', key), send('11', key)]);
+    assert.equal(first.status, 201);
+    assert.deepEqual(copy.body, first.body);
+    assert.equal(altered.body.code, 'idempotency_key_reused');
+    assert.equal(await balanceOf(a.id), 40n);
+  });
+
   test('transfers list newest first with a cursor; entries serve gap repair', async () => {
     const a = openAccount(randomUUID());
     const b = openAccount(randomUUID());

@@ -74,35 +74,55 @@ export interface TransferRecord {
   createdAt: Date;
 }
 
-/** Writes a decided transfer: both balances, the transfer and its two self-auditing entries. */
-export async function writeTransfer(q: Queryable, t: TransferRecord, postings: readonly [Posting, Posting]): Promise<void> {
-  for (const p of postings) {
-    const updated = await q.query(
-      `UPDATE ${S}.accounts SET balance = $2, sequence = $3, updated_at = $4 WHERE id = $1 AND sequence = $3 - 1`,
-      [p.accountId, p.balanceAfter, p.sequence, t.createdAt],
-    );
-    if (updated.rowCount !== 1) throw new Error(`account ${p.accountId} moved under its lock`);
-  }
+export interface BalanceChange {
+  id: string;
+  balance: bigint;
+  sequence: bigint;
+  /** The sequence the row had when it was locked: a guard against writing over another change. */
+  sequenceBefore: bigint;
+}
+
+/** Sets the final balance and sequence of every account a batch touched, in one statement. */
+export async function applyBalances(q: Queryable, changes: readonly BalanceChange[], at: Date): Promise<void> {
+  if (changes.length === 0) return;
+  const { rowCount } = await q.query(
+    `UPDATE ${S}.accounts a SET balance = c.balance, sequence = c.sequence, updated_at = $5
+     FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[]) AS c(id, balance, sequence, sequence_before)
+     WHERE a.id = c.id AND a.sequence = c.sequence_before`,
+    [changes.map((c) => c.id), changes.map((c) => c.balance.toString()), changes.map((c) => c.sequence.toString()), changes.map((c) => c.sequenceBefore.toString()), at.toISOString()],
+  );
+  if (rowCount !== changes.length) throw new Error(`balances moved under their locks (${rowCount} of ${changes.length} updated)`);
+}
+
+export async function insertTransfers(q: Queryable, transfers: readonly TransferRecord[]): Promise<void> {
+  if (transfers.length === 0) return;
+  const col = <K extends keyof TransferRecord>(k: K) => transfers.map((t) => t[k]);
   await q.query(
     `INSERT INTO ${S}.transfers (id, kind, from_account_id, to_account_id, amount, currency, description, initiated_by, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [t.id, t.kind, t.fromAccountId, t.toAccountId, t.amount, t.currency, t.description, t.initiatedBy, t.createdAt],
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])`,
+    [col('id'), col('kind'), col('fromAccountId'), col('toAccountId'), col('amount').map(String), col('currency'), col('description'), col('initiatedBy'), col('createdAt').map((d) => d.toISOString())],
   );
+}
+
+export interface EntryRecord extends Posting {
+  transferId: string;
+  currency: string;
+  createdAt: Date;
+}
+
+export async function insertEntries(q: Queryable, entries: readonly EntryRecord[]): Promise<void> {
+  if (entries.length === 0) return;
   await q.query(
     `INSERT INTO ${S}.entries (account_id, sequence, transfer_id, amount, balance_after, currency, created_at)
-     VALUES ($1, $2, $7, $3, $4, $8, $9), ($5, $6, $7, $10, $11, $8, $9)`,
+     SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::bigint[], $5::bigint[], $6::text[], $7::timestamptz[])`,
     [
-      postings[0].accountId,
-      postings[0].sequence,
-      postings[0].amount,
-      postings[0].balanceAfter,
-      postings[1].accountId,
-      postings[1].sequence,
-      t.id,
-      t.currency,
-      t.createdAt,
-      postings[1].amount,
-      postings[1].balanceAfter,
+      entries.map((e) => e.accountId),
+      entries.map((e) => e.sequence.toString()),
+      entries.map((e) => e.transferId),
+      entries.map((e) => e.amount.toString()),
+      entries.map((e) => e.balanceAfter.toString()),
+      entries.map((e) => e.currency),
+      entries.map((e) => e.createdAt.toISOString()),
     ],
   );
 }
@@ -183,31 +203,52 @@ export async function entriesAfter(q: Queryable, accountId: string, afterSequenc
   return rows;
 }
 
-export interface IdempotencyRecord {
+export interface IdempotencyKey {
+  caller: string;
+  key: string;
+}
+
+export interface IdempotencyRecord extends IdempotencyKey {
   fingerprint: string;
   status: number;
   body: unknown;
 }
 
-export async function findIdempotency(q: Queryable, caller: string, key: string): Promise<IdempotencyRecord | undefined> {
-  const { rows } = await q.query<IdempotencyRecord>(`SELECT fingerprint, status, body FROM ${S}.idempotency WHERE caller = $1 AND key = $2`, [caller, key]);
-  return rows[0];
+export async function findIdempotency(q: Queryable, keys: readonly IdempotencyKey[]): Promise<IdempotencyRecord[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await q.query<IdempotencyRecord>(
+    `SELECT i.caller, i.key, i.fingerprint, i.status, i.body FROM ${S}.idempotency i
+     JOIN unnest($1::text[], $2::text[]) AS k(caller, key) ON i.caller = k.caller AND i.key = k.key`,
+    [keys.map((k) => k.caller), keys.map((k) => k.key)],
+  );
+  return rows;
 }
 
 /**
- * Claims the key inside the caller's transaction. A concurrent claim of the same key waits on the
- * unique index until the first commits, then finds the row taken: false.
+ * Claims keys inside the batch's transaction, in one global order so two writers cannot deadlock.
+ * A key another transaction holds makes this wait until that one commits; it then counts as taken.
+ * Returns the keys this transaction claimed.
  */
-export async function claimIdempotency(q: Queryable, caller: string, key: string, fingerprint: string): Promise<boolean> {
-  const { rowCount } = await q.query(
-    `INSERT INTO ${S}.idempotency (caller, key, fingerprint, status, body) VALUES ($1, $2, $3, 0, 'null') ON CONFLICT DO NOTHING`,
-    [caller, key, fingerprint],
+export async function claimIdempotency(q: Queryable, claims: readonly (IdempotencyKey & { fingerprint: string })[]): Promise<IdempotencyKey[]> {
+  if (claims.length === 0) return [];
+  const { rows } = await q.query<IdempotencyKey>(
+    `INSERT INTO ${S}.idempotency (caller, key, fingerprint, status, body)
+     SELECT caller, key, fingerprint, 0, 'null'::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS c(caller, key, fingerprint)
+     ORDER BY caller, key
+     ON CONFLICT DO NOTHING RETURNING caller, key`,
+    [claims.map((c) => c.caller), claims.map((c) => c.key), claims.map((c) => c.fingerprint)],
   );
-  return rowCount === 1;
+  return rows;
 }
 
-export async function completeIdempotency(q: Queryable, caller: string, key: string, status: number, body: unknown): Promise<void> {
-  await q.query(`UPDATE ${S}.idempotency SET status = $3, body = $4 WHERE caller = $1 AND key = $2`, [caller, key, status, JSON.stringify(body)]);
+export async function completeIdempotency(q: Queryable, outcomes: readonly (IdempotencyKey & { status: number; body: unknown })[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  await q.query(
+    `UPDATE ${S}.idempotency i SET status = o.status, body = o.body
+     FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[]) AS o(caller, key, status, body)
+     WHERE i.caller = o.caller AND i.key = o.key`,
+    [outcomes.map((o) => o.caller), outcomes.map((o) => o.key), outcomes.map((o) => o.status), outcomes.map((o) => JSON.stringify(o.body))],
+  );
 }
 
 /** Ledger-wide totals per currency: the sum of all balances is zero (double entry). */
