@@ -34,27 +34,42 @@ export interface VerifierOptions {
 export function createTokenVerifier({ jwksUrl, issuer, audience }: VerifierOptions, keys?: JWTVerifyGetKey): TokenVerifier {
   // jose caches the key set and refetches it (at most every 30 s) when a token names an unknown kid.
   const keySet = keys ?? createRemoteJWKSet(new URL(jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 3000 });
+  // A token verified once is remembered until it expires: clients reuse a token for many requests,
+  // and its signature cannot change. Bounded, oldest dropped first.
+  const verified = new Map<string, { caller: Caller; expiresAt: number }>();
+  const verifiedMax = 10_000;
+
+  const verifySignature = async (token: string): Promise<{ caller: Caller; expiresAt: number }> => {
+    try {
+      const { payload } = await jwtVerify(token, keySet, {
+        issuer,
+        audience,
+        algorithms: [SIGNING_ALGORITHM],
+        typ: ACCESS_TOKEN_TYPE,
+        requiredClaims: ['sub', 'exp', 'iat', 'scope'],
+      });
+      const scope = typeof payload.scope === 'string' ? payload.scope : '';
+      const caller: Caller = {
+        subject: payload.sub!,
+        kind: payload.client_id && payload.client_id === payload.sub ? 'client' : 'user',
+        scopes: new Set(scope.split(' ').filter(Boolean)),
+        token,
+      };
+      return { caller, expiresAt: payload.exp! * 1000 };
+    } catch (error) {
+      if (error instanceof joseErrors.JOSEError) throw new ProblemError('unauthorized', 'The access token is not valid');
+      throw error;
+    }
+  };
+
   return {
     async verify(token) {
-      try {
-        const { payload } = await jwtVerify(token, keySet, {
-          issuer,
-          audience,
-          algorithms: [SIGNING_ALGORITHM],
-          typ: ACCESS_TOKEN_TYPE,
-          requiredClaims: ['sub', 'exp', 'iat', 'scope'],
-        });
-        const scope = typeof payload.scope === 'string' ? payload.scope : '';
-        return {
-          subject: payload.sub!,
-          kind: payload.client_id && payload.client_id === payload.sub ? 'client' : 'user',
-          scopes: new Set(scope.split(' ').filter(Boolean)),
-          token,
-        };
-      } catch (error) {
-        if (error instanceof joseErrors.JOSEError) throw new ProblemError('unauthorized', 'The access token is not valid');
-        throw error;
-      }
+      const known = verified.get(token);
+      if (known && known.expiresAt > Date.now()) return known.caller;
+      const fresh = await verifySignature(token);
+      if (verified.size >= verifiedMax) verified.delete(verified.keys().next().value!);
+      verified.set(token, fresh);
+      return fresh.caller;
     },
   };
 }
