@@ -26,6 +26,7 @@ export const problemCodes = {
   unsupported_currency: { status: 422, title: 'The currency is not supported' },
   amount_too_large: { status: 422, title: 'The amount is above the configured maximum' },
   same_account: { status: 422, title: 'The source and destination accounts are the same' },
+  linked_transfer_failed: { status: 422, title: 'Another transfer of this atomic batch was refused, so none was made' },
   account_frozen: { status: 422, title: 'The account is frozen' },
   account_closed: { status: 422, title: 'The account is closed' },
   account_limit_reached: { status: 422, title: 'The owner already holds the maximum number of accounts' },

@@ -21,6 +21,8 @@ export interface GatewayConfig {
   /** Where the access-token signing keys are published; the alias service by default. */
   jwksUrl: string;
   bodyLimitBytes: number;
+  /** For POST /v1/transfers/batch (up to 1,000 transfers). */
+  batchBodyLimitBytes: number;
   /** Addresses (or CIDR ranges) of proxies in front of the gateway whose X-Forwarded-For is believed. */
   trustedProxies: readonly string[];
   /** Time an upstream has to send its response headers. */
@@ -70,6 +72,7 @@ export function loadConfig(env: Env): Readonly<GatewayConfig> {
     upstreams,
     jwksUrl: url(env, 'JWKS_URL', `${upstreams.alias}/.well-known/jwks.json`),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
+    batchBodyLimitBytes: int(env, 'BATCH_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 10 * 1024 * 1024),
     trustedProxies: Object.freeze(list(env, 'TRUSTED_PROXIES')),
     upstreamTimeoutMs: int(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000),
     upstreamBodyIdleTimeoutMs: int(env, 'UPSTREAM_BODY_IDLE_TIMEOUT_MS', 60_000, 100, 3600_000),

@@ -114,6 +114,7 @@ function addRoutes<R extends ProxyRoute>(scope: App, routes: readonly R[], confi
       url: route.url,
       exposeHeadRoute: false,
       schema: { hide: true },
+      ...(route.largeBody ? { bodyLimit: config.batchBodyLimitBytes } : {}),
       ...(onRequest ? { onRequest: onRequest(route) } : {}),
       handler: forwardTo(route.upstream, config),
     });

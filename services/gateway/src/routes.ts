@@ -16,6 +16,8 @@ export interface ProxyRoute {
   upstream: UpstreamName;
   url: string;
   methods: readonly ProxiedMethod[];
+  /** Takes bodies up to the larger batch limit (BATCH_BODY_LIMIT_BYTES). */
+  largeBody?: boolean;
 }
 
 export interface PublicRoute extends ProxyRoute {
@@ -44,6 +46,7 @@ export const callerRoutes: readonly ProxyRoute[] = [
   { upstream: 'account', url: '/v1/accounts', methods: allMethods },
   { upstream: 'account', url: '/v1/accounts/*', methods: allMethods },
   { upstream: 'transaction', url: '/v1/transfers', methods: allMethods },
+  { upstream: 'transaction', url: '/v1/transfers/batch', methods: ['POST'], largeBody: true },
   { upstream: 'transaction', url: '/v1/transfers/*', methods: allMethods },
   { upstream: 'transaction', url: '/v1/deposits', methods: allMethods },
   { upstream: 'transaction', url: '/v1/withdrawals', methods: allMethods },

@@ -10,6 +10,7 @@ export function loadConfig(env: Env) {
     pageSizeMax: 100,
     entriesPageSizeMax: 1000,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
+    batchBodyLimitBytes: int(env, 'BATCH_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 10 * 1024 * 1024),
   });
 }
 

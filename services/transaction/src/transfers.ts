@@ -10,6 +10,7 @@ import {
   isOperator,
   problemBody,
   ProblemError,
+  type ProblemBody,
   type Caller,
   type Db,
   type EventEnvelope,
@@ -58,12 +59,20 @@ export interface Outcome {
 
 export interface TransferService {
   execute(command: TransferCommand): Promise<Outcome>;
+  /** Up to 1,000 transfers applied in order, each with its own outcome; with `atomic`, all or none. */
+  executeBatch(commands: readonly TransferCommand[], atomic: boolean): Promise<Settled<Outcome>[]>;
 }
 
 interface Resolved {
   command: TransferCommand;
   fromId: string;
   toId: string;
+}
+
+/** What one caller submits: one transfer, or a batch that may have to succeed or fail as a whole. */
+interface Unit {
+  items: Resolved[];
+  atomic: boolean;
 }
 
 export function transferJson(t: StoredTransfer, showSource: boolean): Transfer {
@@ -117,8 +126,9 @@ function replay(command: TransferCommand, stored: IdempotencyRecord | undefined)
   return { ok: true, value: { status: stored.status, body: stored.body, replayed: true } };
 }
 
-/** One group of transfers in one transaction: claim keys, lock accounts in id order, decide, write. */
-async function commitGroup(q: Queryable, items: readonly Resolved[]): Promise<Settled<Outcome>[]> {
+/** One group of units in one transaction: claim keys, lock accounts in id order, decide, write. */
+async function commitGroup(q: Queryable, units: readonly Unit[]): Promise<Settled<Outcome>[][]> {
+  const items = units.flatMap((u) => u.items);
   const results: Settled<Outcome>[] = new Array(items.length);
   // A key appears once in the claim; its later copies in this group replay the first's outcome.
   const firstOfKey = new Map<string, number>();
@@ -129,64 +139,82 @@ async function commitGroup(q: Queryable, items: readonly Resolved[]): Promise<Se
   const claimed = new Set(
     (await claimIdempotency(q, [...firstOfKey.values()].map((i) => ({ ...keyOf(items[i]!.command), fingerprint: items[i]!.command.fingerprint })))).map(keyId),
   );
-  const toRun = [...firstOfKey.entries()].filter(([id]) => claimed.has(id)).map(([, i]) => i).sort((a, b) => a - b);
-  const toReplay = items.map((_, i) => i).filter((i) => !toRun.includes(i));
+  const runs = new Set([...firstOfKey.entries()].filter(([id]) => claimed.has(id)).map(([, i]) => i));
 
-  const accounts = await lockAccounts(q, toRun.flatMap((i) => [items[i]!.fromId, items[i]!.toId]));
+  const accounts = await lockAccounts(q, items.filter((_, i) => runs.has(i)).flatMap((item) => [item.fromId, item.toId]));
   const lockedSequence = new Map([...accounts].map(([id, a]) => [id, a.sequence]));
   const now = new Date();
-  const transfers: TransferRecord[] = [];
-  const entries: EntryRecord[] = [];
-  const events: EventEnvelope[] = [];
+  const written: { record: TransferRecord; debit: Posting; credit: Posting }[] = [];
   const outcomes: (IdempotencyKey & { status: number; body: unknown })[] = [];
 
-  for (const i of toRun) {
-    const { command: c, fromId, toId } = items[i]!;
-    const from = accounts.get(fromId);
-    const to = accounts.get(toId);
-    if (!from || !to) throw new Error(`accounts ${fromId} / ${toId} not in the ledger`);
-    const decision = decideTransfer(from, to, c.amount, c.currency);
-    if (!decision.ok) {
-      // The refusal is the key's outcome: retrying with the same key is refused again.
-      const body = problemBody(decision.code, decision.detail, decision.extra);
-      outcomes.push({ ...keyOf(c), status: body.status, body });
-      results[i] = { ok: true, value: { status: body.status, body, replayed: false } };
-      continue;
+  let offset = 0;
+  for (const unit of units) {
+    const unitStart = offset;
+    const indexes = unit.items.map((_, k) => unitStart + k).filter((i) => runs.has(i));
+    offset += unit.items.length;
+    const before = new Map(accounts);
+    const writtenBefore = written.length;
+    let refusal: { index: number; body: ProblemBody } | undefined;
+    for (const i of indexes) {
+      const { command: c, fromId, toId } = items[i]!;
+      const from = accounts.get(fromId);
+      const to = accounts.get(toId);
+      if (!from || !to) throw new Error(`accounts ${fromId} / ${toId} not in the ledger`);
+      const decision = decideTransfer(from, to, c.amount, c.currency);
+      if (!decision.ok) {
+        const body = problemBody(decision.code, decision.detail, decision.extra);
+        results[i] = { ok: true, value: { status: body.status, body, replayed: false } };
+        refusal ??= { index: i, body };
+        continue;
+      }
+      const { debit, credit } = decision;
+      accounts.set(fromId, { ...from, balance: debit.balanceAfter, sequence: debit.sequence });
+      accounts.set(toId, { ...to, balance: credit.balanceAfter, sequence: credit.sequence });
+      const record: TransferRecord = {
+        id: randomUUID(),
+        kind: c.kind,
+        fromAccountId: fromId,
+        toAccountId: toId,
+        amount: c.amount,
+        currency: c.currency,
+        description: c.description,
+        initiatedBy: c.caller.subject,
+        createdAt: now,
+      };
+      written.push({ record, debit, credit });
+      const body = transferJson({ ...record, sourceBalanceAfter: debit.balanceAfter, sourceSequence: debit.sequence }, true);
+      results[i] = { ok: true, value: { status: 201, body, replayed: false } };
     }
-    const { debit, credit } = decision;
-    accounts.set(fromId, { ...from, balance: debit.balanceAfter, sequence: debit.sequence });
-    accounts.set(toId, { ...to, balance: credit.balanceAfter, sequence: credit.sequence });
-    const record: TransferRecord = {
-      id: randomUUID(),
-      kind: c.kind,
-      fromAccountId: fromId,
-      toAccountId: toId,
-      amount: c.amount,
-      currency: c.currency,
-      description: c.description,
-      initiatedBy: c.caller.subject,
-      createdAt: now,
-    };
-    transfers.push(record);
-    for (const p of [debit, credit]) entries.push({ ...p, transferId: record.id, currency: c.currency, createdAt: now });
-    events.push(transactionCreated(record, [debit, credit]));
-    const body = transferJson({ ...record, sourceBalanceAfter: debit.balanceAfter, sourceSequence: debit.sequence }, true);
-    outcomes.push({ ...keyOf(c), status: 201, body });
-    results[i] = { ok: true, value: { status: 201, body, replayed: false } };
+    if (unit.atomic && refusal) {
+      // All or none: undo the unit's decisions; the others are refused because of the first refusal.
+      for (const [id, account] of before) accounts.set(id, account);
+      written.length = writtenBefore;
+      for (const i of indexes) {
+        if (i === refusal.index) continue;
+        const body = problemBody('linked_transfer_failed', `Transfer ${refusal.index - unitStart} of this atomic batch was refused (${refusal.body.code})`, { index: refusal.index - unitStart });
+        results[i] = { ok: true, value: { status: body.status, body, replayed: false } };
+      }
+    }
+    for (const i of indexes) {
+      const r = results[i]!;
+      if (r.ok) outcomes.push({ ...keyOf(items[i]!.command), status: r.value.status, body: r.value.body });
+    }
   }
 
   const changed = [...accounts.values()].filter((a: LedgerAccount) => a.sequence !== lockedSequence.get(a.id));
   await applyBalances(q, changed.map((a) => ({ id: a.id, balance: a.balance, sequence: a.sequence, sequenceBefore: lockedSequence.get(a.id)! })), now);
-  await insertTransfers(q, transfers);
-  await insertEntries(q, entries);
+  await insertTransfers(q, written.map((w) => w.record));
+  await insertEntries(q, written.flatMap((w) => [w.debit, w.credit].map((p) => ({ ...p, transferId: w.record.id, currency: w.record.currency, createdAt: now }))));
   await completeIdempotency(q, outcomes);
-  await appendOutbox(q, 'ledger', events);
+  await appendOutbox(q, 'ledger', written.map((w) => transactionCreated(w.record, [w.debit, w.credit])));
 
+  const toReplay = items.map((_, i) => i).filter((i) => !runs.has(i));
   if (toReplay.length > 0) {
     const stored = new Map((await findIdempotency(q, toReplay.map((i) => keyOf(items[i]!.command)))).map((r) => [keyId(r), r]));
     for (const i of toReplay) results[i] = replay(items[i]!.command, stored.get(keyId(keyOf(items[i]!.command))));
   }
-  return results;
+  let start = 0;
+  return units.map((u) => results.slice(start, (start += u.items.length)));
 }
 
 export interface TransferServiceOptions {
@@ -198,19 +226,21 @@ export interface TransferServiceOptions {
 }
 
 export function createTransferService({ db, directory, onCommit, groupSizeMax }: TransferServiceOptions): TransferService {
-  const commit = async (items: Resolved[]) => {
-    const results = await db.tx((q) => commitGroup(q, items));
-    onCommit(results);
+  const commit = async (units: Unit[]) => {
+    const results = await db.tx((q) => commitGroup(q, units));
+    onCommit(results.flat());
     return results;
   };
-  const batcher = createBatcher<Resolved, Outcome>(async (items) => {
+  const batcher = createBatcher<Unit, Settled<Outcome>[]>(async (units) => {
     try {
-      return await commit(items);
+      return (await commit(units)).map((value) => ({ ok: true, value }));
     } catch (error) {
-      if (items.length === 1) throw error;
-      // Something in the group failed as a whole: commit each alone, so one cannot fail the others.
-      const alone: Settled<Outcome>[] = [];
-      for (const item of items) alone.push(...(await commit([item]).catch((e): Settled<Outcome>[] => [{ ok: false, error: e }])));
+      if (units.length === 1) throw error;
+      // Something in the group failed as a whole: commit each unit alone, so one cannot fail the others.
+      const alone: Settled<Settled<Outcome>[]>[] = [];
+      for (const unit of units) {
+        alone.push(await commit([unit]).then(([value]) => ({ ok: true as const, value: value! }), (e: unknown) => ({ ok: false as const, error: e })));
+      }
       return alone;
     }
   }, groupSizeMax);
@@ -228,20 +258,38 @@ export function createTransferService({ db, directory, onCommit, groupSizeMax }:
     return { command: c, fromId: from.id, toId: to.id };
   };
 
+  /** A replay answers as the first request did, even if the accounts or alias changed since. */
+  const storedOutcome = async (c: TransferCommand): Promise<Settled<Outcome> | undefined> => {
+    const [stored] = await findIdempotency(db, [keyOf(c)]);
+    return stored && replay(c, stored);
+  };
+
   return {
     async execute(c) {
       let resolved: Resolved;
       try {
         resolved = await resolve(c);
       } catch (error) {
-        // A replay answers as the first request did, even if the accounts or alias changed since.
-        const [stored] = await findIdempotency(db, [keyOf(c)]);
+        const stored = await storedOutcome(c);
         if (!stored) throw error;
-        const replayed = replay(c, stored);
-        if (!replayed.ok) throw replayed.error;
-        return replayed.value;
+        if (!stored.ok) throw stored.error;
+        return stored.value;
       }
-      return batcher.submit(resolved);
+      const [outcome] = await batcher.submit({ items: [resolved], atomic: false });
+      if (!outcome!.ok) throw outcome!.error;
+      return outcome!.value;
+    },
+
+    async executeBatch(commands, atomic) {
+      const resolved = await Promise.all(commands.map((c) => resolve(c).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))));
+      const failed = resolved.findIndex((r) => !r.ok);
+      if (failed >= 0) {
+        const stored = await storedOutcome(commands[0]!);
+        if (stored) return Promise.all(commands.map(async (c) => (await storedOutcome(c)) ?? stored));
+        const error = (resolved[failed] as { error: unknown }).error;
+        throw error instanceof ProblemError ? new ProblemError(error.code, `Transfer ${failed}: ${error.message}`, { index: failed }) : error;
+      }
+      return batcher.submit({ items: resolved.map((r) => (r as { value: Resolved }).value), atomic });
     },
   };
 }

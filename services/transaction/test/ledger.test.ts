@@ -248,6 +248,43 @@ describe('transaction service (ledger)', options, () => {
     assert.equal(await balanceOf(a.id), 40n);
   });
 
+  test('a batch applies in order with one result each; atomic batches are all or nothing', async () => {
+    const a = openAccount(randomUUID());
+    const b = openAccount(randomUUID());
+    await deposit(a.id, '250');
+    const token = await issuer.userToken(a.ownerId);
+    const item = (amount: string) => ({ fromAccountId: a.id, to: { accountId: b.id }, amount, currency: 'USD' });
+    const key = randomUUID();
+    const body = { transfers: ['100', '100', '100', '30', '20'].map(item) };
+    const batch = await call('POST', '/v1/transfers/batch', token, body, key);
+    assert.equal(batch.status, 200, JSON.stringify(batch.body));
+    assert.deepEqual(batch.body.results.map((r: { status: number }) => r.status), [201, 201, 422, 201, 201]);
+    assert.equal(batch.body.results[2].error.code, 'insufficient_funds');
+    assert.equal(batch.body.results[2].error.available, '50');
+    assert.equal(batch.body.completed, 4);
+    assert.equal(await balanceOf(a.id), 0n);
+    const again = await call('POST', '/v1/transfers/batch', token, body, key);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    assert.deepEqual(again.body, batch.body);
+    assert.equal((await call('POST', '/v1/transfers/batch', token, { transfers: ['1'].map(item) }, key)).body.code, 'idempotency_key_reused');
+
+    await deposit(a.id, '100');
+    const atomic = await call('POST', '/v1/transfers/batch', token, { atomic: true, transfers: ['60', '60'].map(item) }, randomUUID());
+    assert.equal(atomic.status, 200);
+    assert.deepEqual(atomic.body.results.map((r: { error: { code: string } }) => r.error.code), ['linked_transfer_failed', 'insufficient_funds']);
+    assert.equal(await balanceOf(a.id), 100n);
+    const allIn = await call('POST', '/v1/transfers/batch', token, { atomic: true, transfers: ['60', '40'].map(item) }, randomUUID());
+    assert.equal(allIn.body.completed, 2);
+    assert.equal(await balanceOf(a.id), 0n);
+
+    const tooMany = await call('POST', '/v1/transfers/batch', token, { transfers: Array.from({ length: 1001 }, () => item('1')) }, randomUUID());
+    assert.equal(tooMany.status, 400);
+    const other = openAccount(randomUUID());
+    const notMine = await call('POST', '/v1/transfers/batch', token, { transfers: [item('1'), { ...item('1'), fromAccountId: other.id }] }, randomUUID());
+    assert.equal(notMine.status, 404);
+    assert.equal(notMine.body.index, 1);
+  });
+
   test('transfers list newest first with a cursor; entries serve gap repair', async () => {
     const a = openAccount(randomUUID());
     const b = openAccount(randomUUID());

@@ -7,10 +7,9 @@ export const IdempotencyHeaders = Type.Object({
 
 const Description = Type.Optional(Type.String({ maxLength: 200 }));
 
-export const TransferBody = Type.Object(
-  {
-    fromAccountId: Uuid,
-    to: Type.Object(
+const TransferFields = {
+  fromAccountId: Uuid,
+  to: Type.Object(
       {
         accountId: Type.Optional(Uuid),
         alias: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })),
@@ -20,9 +19,33 @@ export const TransferBody = Type.Object(
     amount: AmountString,
     currency: CurrencyCode,
     description: Description,
+};
+
+export const TransferBody = Type.Object(TransferFields, { additionalProperties: false });
+
+export const BATCH_SIZE_MAX = 1000;
+
+export const BatchBody = Type.Object(
+  {
+    atomic: Type.Optional(Type.Boolean({ default: false, description: 'All transfers succeed or none does' })),
+    transfers: Type.Array(TransferBody, { minItems: 1, maxItems: BATCH_SIZE_MAX }),
   },
   { additionalProperties: false },
 );
+
+export const BatchResult = Type.Object({
+  atomic: Type.Boolean(),
+  completed: Type.Integer(),
+  refused: Type.Integer(),
+  results: Type.Array(
+    Type.Object({
+      index: Type.Integer(),
+      status: Type.Integer(),
+      transfer: Type.Optional(Transfer),
+      error: Type.Optional(Type.Object({ code: Type.String(), detail: Type.Optional(Type.String()) }, { additionalProperties: true })),
+    }),
+  ),
+});
 
 export const MovementBody = Type.Object(
   { accountId: Uuid, amount: AmountString, currency: CurrencyCode, description: Description },

@@ -2,14 +2,14 @@
 import { createHash } from 'node:crypto';
 import { authenticate, callerOf, isOperator, ProblemError, requireScope, scopes, type App, type TokenVerifier } from '@wallet/kit';
 import { parseAmount } from '@wallet/money';
-import { problems } from '@wallet/contracts';
+import { problems, type Transfer } from '@wallet/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TransactionConfig } from '../config.ts';
 import type { Directory } from '../directory.ts';
 import { getTransfer, listTransfers } from '../store/ledger-store.ts';
 import { transferJson, type Outcome, type TransferCommand, type TransferService } from '../transfers.ts';
 import type { Db } from '@wallet/kit';
-import { IdParams, IdempotencyHeaders, ListQuery, MovementBody, TransferBody, TransferList, TransferResponses } from './schemas.ts';
+import { BatchBody, BatchResult, IdParams, IdempotencyHeaders, ListQuery, MovementBody, TransferBody, TransferList, TransferResponses } from './schemas.ts';
 
 const keyPattern = /^[\x21-\x7E]{1,255}$/;
 
@@ -39,6 +39,23 @@ function amountOf(text: string, max: bigint): bigint {
   return amount;
 }
 
+type TransferInput = { fromAccountId: string; to: { accountId?: string; alias?: string }; amount: string; currency: string; description?: string };
+
+function transferCommand(request: FastifyRequest, body: TransferInput, key: string, fingerprint: string, max: bigint): TransferCommand {
+  return {
+    caller: callerOf(request),
+    idempotencyKey: key,
+    fingerprint,
+    kind: 'transfer',
+    from: { accountId: body.fromAccountId },
+    to: body.to.alias !== undefined ? { alias: body.to.alias } : { accountId: body.to.accountId! },
+    amount: amountOf(body.amount, max),
+    currency: body.currency,
+    description: body.description ?? null,
+    requestId: request.id,
+  };
+}
+
 function send(reply: FastifyReply, outcome: Outcome) {
   if (outcome.replayed) reply.header('idempotent-replayed', 'true');
   if (outcome.status >= 400) reply.type('application/problem+json');
@@ -53,21 +70,46 @@ export function transferRoutes({ config, db, verifier, transfers, directory }: D
       '/v1/transfers',
       { schema: { summary: 'Send money', tags: ['transfers'], security: [{ bearer: [] }], headers: IdempotencyHeaders, body: TransferBody, response: TransferResponses } },
       async (request, reply) => {
-        const key = idempotencyKey(request);
-        const body = request.body;
-        const command: TransferCommand = {
-          caller: callerOf(request),
-          idempotencyKey: key,
-          fingerprint: fingerprint('POST /v1/transfers', body),
-          kind: 'transfer',
-          from: { accountId: body.fromAccountId },
-          to: body.to.alias !== undefined ? { alias: body.to.alias } : { accountId: body.to.accountId! },
-          amount: amountOf(body.amount, config.transferAmountMax),
-          currency: body.currency,
-          description: body.description ?? null,
-          requestId: request.id,
-        };
+        const command = transferCommand(request, request.body, idempotencyKey(request), fingerprint('POST /v1/transfers', request.body), config.transferAmountMax);
         return send(reply, await transfers.execute(command));
+      },
+    );
+
+    app.post(
+      '/v1/transfers/batch',
+      {
+        bodyLimit: config.batchBodyLimitBytes,
+        schema: {
+          summary: 'Send up to 1,000 transfers in one request, applied in order',
+          description: 'Each transfer gets its own result. With `atomic: true` they all succeed or none does (the others are refused with `linked_transfer_failed`). One Idempotency-Key covers the batch.',
+          tags: ['transfers'],
+          security: [{ bearer: [] }],
+          headers: IdempotencyHeaders,
+          body: BatchBody,
+          response: { 200: BatchResult, ...problems(400, 401, 404, 409, 413, 422, 503) },
+        },
+      },
+      async (request, reply) => {
+        const key = idempotencyKey(request);
+        const { transfers: items, atomic = false } = request.body;
+        const batchPrint = fingerprint('POST /v1/transfers/batch', request.body);
+        const commands = items.map((item, index) => {
+          try {
+            return transferCommand(request, item, `${key}#${index}`, batchPrint, config.transferAmountMax);
+          } catch (error) {
+            throw error instanceof ProblemError ? new ProblemError(error.code, `Transfer ${index}: ${error.message}`, { ...error.extra, index }) : error;
+          }
+        });
+        const outcomes = await transfers.executeBatch(commands, atomic);
+        const failed = outcomes.find((o) => !o.ok);
+        if (failed && !failed.ok) throw failed.error;
+        const settled = outcomes.map((o) => (o as { value: Outcome }).value);
+        if (settled.every((o) => o.replayed)) reply.header('idempotent-replayed', 'true');
+        const results = settled.map((o, index) =>
+          o.status === 201 ? { index, status: o.status, transfer: o.body as Transfer } : { index, status: o.status, error: o.body as { code: string; detail?: string } },
+        );
+        const completed = results.filter((r) => r.status === 201).length;
+        return { atomic, completed, refused: results.length - completed, results };
       },
     );
 
