@@ -28,7 +28,6 @@ import {
   insertEntries,
   insertTransfers,
   lockAccounts,
-  type EntryRecord,
   type IdempotencyKey,
   type IdempotencyRecord,
   type StoredTransfer,
