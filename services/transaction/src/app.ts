@@ -19,6 +19,7 @@ import { internalRoutes } from './http/internal.ts';
 import { transferRoutes } from './http/transfers.ts';
 import { createTransferService } from './transfers.ts';
 import { ledgerMetrics } from './metrics.ts';
+import { startIdempotencySweeper } from './jobs/idempotency-sweeper.ts';
 
 const migrationsDir = fileURLToPath(new URL('./store/migrations', import.meta.url));
 
@@ -53,6 +54,8 @@ export async function createTransactionService(config: TransactionConfig, infra:
     },
   });
 
+  const sweeper = startIdempotencySweeper(db, config.idempotencyRetentionHours, config.idempotencySweepIntervalMs, app.log);
+
   await app.register(transferRoutes({ config, db, verifier, transfers, directory }));
   await app.register(internalRoutes(config, db, verifier));
 
@@ -63,6 +66,7 @@ export async function createTransactionService(config: TransactionConfig, infra:
       await bus.subscribe({ queue: 'ledger.accounts', topics: ['account.*'], handler: accountEventHandler(db, directory) });
     },
     async stop() {
+      sweeper.stop();
       await app.close();
       await relay.stop();
     },

@@ -10,6 +10,7 @@ import { envelope, type EventEnvelope, type RunningService } from '@wallet/kit';
 import type { Account, TransactionCreated } from '@wallet/contracts';
 import { createTransactionService } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
+import { startIdempotencySweeper } from '../src/jobs/idempotency-sweeper.ts';
 
 const options = await needsInfra();
 
@@ -283,6 +284,18 @@ describe('transaction service (ledger)', options, () => {
     const notMine = await call('POST', '/v1/transfers/batch', token, { transfers: [item('1'), { ...item('1'), fromAccountId: other.id }] }, randomUUID());
     assert.equal(notMine.status, 404);
     assert.equal(notMine.body.index, 1);
+  });
+
+  test('idempotency records older than the retention are swept; younger ones stay', async () => {
+    await infra.db.query(
+      `INSERT INTO ledger.idempotency (caller, key, fingerprint, status, body, created_at) VALUES
+       ('sweep-test', 'old', 'f', 201, '{}', now() - interval '25 hours'), ('sweep-test', 'young', 'f', 201, '{}', now() - interval '23 hours')`,
+    );
+    const sweeper = startIdempotencySweeper(infra.db, 24, 3_600_000, { warn: () => undefined });
+    assert.ok((await sweeper.sweep()) >= 1);
+    sweeper.stop();
+    const left = await infra.db.query<{ key: string }>("SELECT key FROM ledger.idempotency WHERE caller = 'sweep-test'");
+    assert.deepEqual(left.rows.map((r) => r.key), ['young']);
   });
 
   test('transfers list newest first with a cursor; entries serve gap repair', async () => {
