@@ -96,8 +96,9 @@ export async function openLoop(options: OpenLoopOptions): Promise<RunResult> {
       inFlight--;
       if (inFlight === 0) idle?.();
     };
+    const headers = { ...headersOf(plan), ...(plan.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(plan.body)) }) };
     const req = httpRequest(
-      { agent, host: target.hostname, port: target.port, method: plan.method, path: plan.path, headers: headersOf(plan) },
+      { agent, host: target.hostname, port: target.port, method: plan.method, path: plan.path, headers },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -137,10 +138,11 @@ export async function openLoop(options: OpenLoopOptions): Promise<RunResult> {
     }
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
-  const durationS_ = (performance.now() - began) / 1000;
+  // The rate is over the scheduled duration (or longer, if the schedule fell behind).
+  const scheduledS = Math.max(durationS, (performance.now() - began) / 1000);
   if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
   agent.destroy();
-  return { durationS: Math.max(durationS, durationS_), tally, sent, dropped, timeouts };
+  return { durationS: scheduledS, tally, sent, dropped, timeouts };
 }
 
 /**

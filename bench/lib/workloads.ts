@@ -35,12 +35,13 @@ export function workloads(f: Fixtures) {
   };
   const funded = fundedSet(f);
   const byOwner = f.users.map((_, owner) => f.funded.filter((a) => a.owner === owner));
+  /** W1 (and W7 over a larger set): between two distinct random funded accounts. */
+  const uniform = (set: AccountSet = funded): Next => () => {
+    const [a, b] = two(set);
+    return transfer(token(a), a.id, b.id);
+  };
   return {
-    /** W1 (and W7 over a larger set): between two distinct random funded accounts. */
-    uniform: (set: AccountSet = funded): Next => () => {
-      const [a, b] = two(set);
-      return transfer(token(a), a.id, b.id);
-    },
+    uniform,
     /** W2: every transfer debits the hot account. */
     hotDebit: (): Next => () => {
       const to = f.funded[randomInt(f.funded.length)]!;
@@ -65,9 +66,9 @@ export function workloads(f: Fixtures) {
     },
     /** W4: one request in ten comes from a never-funded account and must be refused. */
     tenPercentRefused: (): Next => {
-      const uniform = workloads(f).uniform();
+      const funded = uniform();
       return () => {
-        if (randomInt(10) !== 0) return uniform();
+        if (randomInt(10) !== 0) return funded();
         const from = f.unfunded[randomInt(f.unfunded.length)]!;
         const to = f.funded[randomInt(f.funded.length)]!;
         return transfer(token(from), from.id, to.id);
