@@ -1,5 +1,12 @@
 // The cache: Redis in real mode, a Map in embedded mode. It only ever holds what can be rebuilt.
-import { Redis } from 'ioredis';
+import { Redis, type ChainableCommander } from 'ioredis';
+
+/** One write of `setVersionedMany`. */
+export interface VersionedWrite {
+  key: string;
+  version: bigint;
+  fields: Record<string, string>;
+}
 
 export interface Cache {
   get(key: string): Promise<string | null>;
@@ -9,6 +16,9 @@ export interface Cache {
   getVersioned(key: string): Promise<Record<string, string> | null>;
   /** Writes the hash only if `version` is above the stored one, so late or repeated writes lose. */
   setVersioned(key: string, version: bigint, fields: Record<string, string>): Promise<boolean>;
+  /** setVersioned for many keys in one round trip (a Redis pipeline); one result per write, in order.
+   *  Each write is atomic on its own; the batch is not. */
+  setVersionedMany(writes: readonly VersionedWrite[]): Promise<boolean[]>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
   /** The Redis client in real mode (rate limits share it); undefined in embedded mode. */
@@ -26,6 +36,7 @@ export function createRedisCache(url: string, log: { warn(obj: object, msg: stri
   redis.on('error', (error) => log.warn({ err: error.message }, 'redis error'));
   redis.defineCommand('setVersioned', { numberOfKeys: 1, lua: setVersionedScript });
   const withVersion = redis as Redis & { setVersioned(key: string, ...args: string[]): Promise<number> };
+  type VersionedPipeline = ChainableCommander & { setVersioned(key: string, ...args: string[]): VersionedPipeline };
   return {
     redis,
     get: (key) => redis.get(key),
@@ -44,6 +55,17 @@ export function createRedisCache(url: string, log: { warn(obj: object, msg: stri
       const args = Object.entries(fields).flat();
       return (await withVersion.setVersioned(key, version.toString(), ...args)) === 1;
     },
+    async setVersionedMany(writes) {
+      if (writes.length === 0) return [];
+      const pipeline = redis.pipeline() as VersionedPipeline;
+      for (const { key, version, fields } of writes) pipeline.setVersioned(key, version.toString(), ...Object.entries(fields).flat());
+      const replies = await pipeline.exec();
+      if (replies?.length !== writes.length) throw new Error(`redis answered ${replies?.length ?? 0} of ${writes.length} pipelined writes`);
+      return replies.map(([error, reply]) => {
+        if (error) throw error;
+        return reply === 1;
+      });
+    },
     async ping() {
       try {
         return (await redis.ping()) === 'PONG';
@@ -60,6 +82,12 @@ export function createRedisCache(url: string, log: { warn(obj: object, msg: stri
 export function createMemoryCache(): Cache {
   const values = new Map<string, { value: string; expiresAt: number }>();
   const hashes = new Map<string, Record<string, string>>();
+  const setVersioned = (key: string, version: bigint, fields: Record<string, string>): boolean => {
+    const current = hashes.get(key);
+    if (current?.version !== undefined && BigInt(current.version) >= version) return false;
+    hashes.set(key, { ...current, ...fields, version: version.toString() });
+    return true;
+  };
   return {
     async get(key) {
       const entry = values.get(key);
@@ -81,12 +109,8 @@ export function createMemoryCache(): Cache {
       const fields = hashes.get(key);
       return fields ? { ...fields } : null;
     },
-    async setVersioned(key, version, fields) {
-      const current = hashes.get(key);
-      if (current?.version !== undefined && BigInt(current.version) >= version) return false;
-      hashes.set(key, { ...current, ...fields, version: version.toString() });
-      return true;
-    },
+    setVersioned: async (key, version, fields) => setVersioned(key, version, fields),
+    setVersionedMany: async (writes) => writes.map(({ key, version, fields }) => setVersioned(key, version, fields)),
     ping: async () => true,
     close: async () => undefined,
   };

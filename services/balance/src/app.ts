@@ -14,6 +14,7 @@ import {
 import type { BalanceConfig } from './config.ts';
 import { balanceSubscription } from './events/consumer.ts';
 import { createLedgerClient } from './events/ledger-client.ts';
+import { createConsumerMetrics } from './events/metrics.ts';
 import { createProjector, type ProjectorStats } from './events/projector.ts';
 import { balanceRoutes } from './http/balance-routes.ts';
 import { createBalanceCache } from './store/balance-cache.ts';
@@ -31,7 +32,7 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
   const { common } = config;
   await migrate(infra.db, SCHEMA, [kitMigrationsDir, migrationsDir]);
 
-  const { app } = await createService({
+  const { app, metrics } = await createService({
     name: 'balance',
     logLevel: common.logLevel,
     // Redis is left out on purpose: without it reads come from PostgreSQL.
@@ -49,12 +50,14 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
     baseUrl: common.urls.transaction,
     tokens: clientCredentials(`${common.urls.alias}/v1/auth/token`, 'svc-balance', common.internalClientSecret),
   });
+  const consumerMetrics = createConsumerMetrics(metrics);
   const projector = createProjector({
     db: infra.db,
     cache,
     ledger: createLedgerClient(transaction),
     ledgerPageSize: config.ledgerPageSize,
     repairPagesMax: config.repairPagesMax,
+    observer: consumerMetrics,
   });
   const verifier = createTokenVerifier({
     jwksUrl: `${common.urls.alias}/.well-known/jwks.json`,
@@ -79,7 +82,13 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
     app,
     stats: projector.stats,
     async start() {
-      await infra.bus.subscribe(balanceSubscription(projector, app.log.child({ component: 'consumer' }), config.consumerPrefetch));
+      await infra.bus.subscribe(
+        balanceSubscription(projector, app.log.child({ component: 'consumer' }), {
+          prefetch: config.consumerPrefetch,
+          batchEventsMax: config.batchEventsMax,
+          onRejected: consumerMetrics.rejected,
+        }),
+      );
       retryCacheWrites();
     },
     async stop() {

@@ -4,8 +4,10 @@ import { ENTRIES_PER_BATCH_MAX } from './domain/entry.ts';
 
 export interface BalanceConfig {
   common: CommonConfig;
-  /** Events in flight from the broker to this consumer. */
+  /** Events in flight from the broker to this consumer, all handled at once (they feed the batcher). */
   consumerPrefetch: number;
+  /** Events applied in one database transaction at most. */
+  batchEventsMax: number;
   /** Entries asked of the ledger per page when filling a gap. */
   ledgerPageSize: number;
   /** Ledger pages one delivery may fetch to fill a gap; a wider gap goes on at the next delivery. */
@@ -21,7 +23,8 @@ export interface BalanceConfig {
 export function loadConfig(env: Env): Readonly<BalanceConfig> {
   return Object.freeze({
     common: commonConfig(env),
-    consumerPrefetch: int(env, 'BALANCE_CONSUMER_PREFETCH', 100, 1, 1000),
+    consumerPrefetch: int(env, 'BALANCE_CONSUMER_PREFETCH', 512, 1, 2000),
+    batchEventsMax: int(env, 'BALANCE_BATCH_EVENTS_MAX', 256, 1, 1000),
     ledgerPageSize: int(env, 'BALANCE_LEDGER_PAGE_SIZE', 500, 1, ENTRIES_PER_BATCH_MAX),
     repairPagesMax: int(env, 'BALANCE_REPAIR_PAGES_MAX', 20, 1, 1000),
     cacheTimeoutMs: int(env, 'BALANCE_CACHE_TIMEOUT_MS', 250, 10, 10_000),

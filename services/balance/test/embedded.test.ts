@@ -56,8 +56,10 @@ describe('balance service on embedded infrastructure', () => {
     const deposit = ledger.book(settlement, anaAccount, 9_000n, 'deposit');
     const transfer = ledger.book(anaAccount, bobAccount, 4_000n);
 
-    // Out of order, then the late one twice.
+    // Out of order, then the late one twice. The transfer is applied first (its gap filled from the
+    // ledger); published together, one batch would have put them back in order without the ledger.
     await publish(created(transfer));
+    await untilSequence(service.app, operator, bobAccount, 1n);
     await publish(created(deposit), created(deposit));
     assert.equal((await untilSequence(service.app, operator, settlement, 1n)).available, '-9000');
     const mine = await readBalance(service.app, anaAccount, await issuer.userToken(ana));

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AccountOpened, LedgerEntry, TransactionCreated, TransferKind } from '@wallet/contracts';
-import type { App, Cache } from '@wallet/kit';
+import type { App, Cache, VersionedWrite } from '@wallet/kit';
 
 export interface FakeLedger {
   url: string;
@@ -14,6 +14,8 @@ export interface FakeLedger {
   /** Books `amount` from one account to the other and returns the event the real ledger would publish. */
   book(fromAccountId: string, toAccountId: string, amount: bigint, kind?: TransferKind): TransactionCreated;
   balanceOf(accountId: string): bigint;
+  /** The sequence of the account's last entry; 0 before the first. */
+  sequenceOf(accountId: string): bigint;
   close(): Promise<void>;
 }
 
@@ -70,6 +72,7 @@ export async function startFakeLedger(currency = 'USD'): Promise<FakeLedger> {
       };
     },
     balanceOf: (accountId) => BigInt(entries.get(accountId)?.at(-1)?.balanceAfter ?? '0'),
+    sequenceOf: (accountId) => BigInt(entries.get(accountId)?.length ?? 0),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -88,6 +91,7 @@ export function breakableCache(inner: Cache): Cache & { broken: boolean } {
     del: (key: string) => guard(() => inner.del(key)),
     getVersioned: (key: string) => guard(() => inner.getVersioned(key)),
     setVersioned: (key: string, version: bigint, fields: Record<string, string>) => guard(() => inner.setVersioned(key, version, fields)),
+    setVersionedMany: (writes: readonly VersionedWrite[]) => guard(() => inner.setVersionedMany(writes)),
     ping: () => (wrapper.broken ? Promise.resolve(false) : inner.ping()),
     close: () => inner.close(),
   };
@@ -121,4 +125,35 @@ export async function untilSequence(app: App, operatorToken: string, accountId: 
     if (Date.now() > deadline) throw new Error(`account ${accountId} did not reach sequence ${sequence} (last: ${status} ${JSON.stringify(body)})`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** Samples of one metric from the service's /metrics, by their label set (`{le="0.05",service="balance"}`). */
+export async function metricSamples(app: App, name: string): Promise<Map<string, number>> {
+  const response = await app.inject({ method: 'GET', url: '/metrics' });
+  const samples = new Map<string, number>();
+  for (const line of response.body.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (match?.[1] === name) samples.set(match[2] ?? '', Number(match[3]));
+  }
+  return samples;
+}
+
+/** The one sample of a metric without labels of its own (the registry adds `service`). */
+export async function metricValue(app: App, name: string): Promise<number> {
+  const samples = [...(await metricSamples(app, name)).values()];
+  return samples.reduce((sum, value) => sum + value, 0);
+}
+
+/** The q-quantile of a histogram, interpolated linearly inside its bucket (as Prometheus' histogram_quantile). */
+export async function histogramQuantile(app: App, name: string, q: number): Promise<number> {
+  const buckets = [...(await metricSamples(app, `${name}_bucket`)).entries()]
+    .map(([labels, count]) => ({ le: Number(/le="([^"]+)"/.exec(labels)?.[1] ?? 'NaN'), count }))
+    .sort((a, b) => a.le - b.le);
+  const rank = q * (buckets.at(-1)?.count ?? 0);
+  const i = buckets.findIndex((b) => b.count >= rank);
+  const bucket = buckets[i];
+  if (!bucket) return Number.NaN;
+  const below = buckets[i - 1] ?? { le: 0, count: 0 };
+  if (!Number.isFinite(bucket.le)) return below.le;
+  return below.le + ((bucket.le - below.le) * (rank - below.count)) / Math.max(1, bucket.count - below.count);
 }

@@ -66,7 +66,7 @@ test('balances may go below zero (system accounts, overdrafts): the ledger decid
 test('a plan applies a batch in sequence order and counts duplicates', () => {
   const [e1, e2, e3] = history([100n, -30n, 5n]);
   const plan = planEntries(state(100n, 1n), [e3!, e1!, e2!]);
-  assert.deepEqual(plan, { kind: 'ok', apply: [e2, e3], duplicates: 1, next: state(75n, 3n) });
+  assert.deepEqual(plan, { kind: 'ok', apply: [e2, e3], duplicates: [e1], next: state(75n, 3n) });
 });
 
 test('a plan stops at the first gap', () => {
@@ -101,7 +101,7 @@ test('any delivery order and any repetition of a complete history ends at the le
         if (plan.kind !== 'ok') return;
         assert.equal(plan.next.available, entries.at(-1)!.balanceAfter);
         assert.equal(plan.next.sequence, BigInt(entries.length));
-        assert.equal(plan.duplicates, repeats.length);
+        assert.equal(plan.duplicates.length, repeats.length);
       },
     ),
   );

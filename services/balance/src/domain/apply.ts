@@ -10,7 +10,7 @@ export interface BalanceState {
   sequence: bigint;
 }
 
-export type InvalidReason = 'account_mismatch' | 'currency_mismatch' | 'balance_mismatch';
+export type InvalidReason = 'account_mismatch' | 'currency_mismatch' | 'balance_mismatch' | 'duplicate_mismatch';
 
 export type EntryDecision =
   /** Already applied (sequence at or below the stored one): skip. */
@@ -43,7 +43,7 @@ export function applyEntry(state: BalanceState, entry: Entry): EntryDecision {
 }
 
 export type PlanResult =
-  | { kind: 'ok'; apply: Entry[]; duplicates: number; next: BalanceState }
+  | { kind: 'ok'; apply: Entry[]; duplicates: Entry[]; next: BalanceState }
   | { kind: 'gap'; beforeSequence: bigint; missingFrom: bigint; missingTo: bigint }
   | { kind: 'invalid'; entry: Entry; reason: InvalidReason; detail: string };
 
@@ -51,13 +51,13 @@ export type PlanResult =
 export function planEntries(state: BalanceState, entries: readonly Entry[]): PlanResult {
   const ordered = [...entries].sort((a, b) => (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0));
   const apply: Entry[] = [];
-  let duplicates = 0;
+  const duplicates: Entry[] = [];
   let current = state;
   for (const entry of ordered) {
     const decision = applyEntry(current, entry);
     switch (decision.kind) {
       case 'duplicate':
-        duplicates++;
+        duplicates.push(entry);
         break;
       case 'apply':
         apply.push(entry);
@@ -75,4 +75,25 @@ export function planEntries(state: BalanceState, entries: readonly Entry[]): Pla
     throw new Error('planEntries: the planned state disagrees with the last entry');
   }
   return { kind: 'ok', apply, duplicates, next: current };
+}
+
+/** What the history holds of an entry already applied. */
+export interface RecordedEntry {
+  amount: bigint;
+  balanceAfter: bigint;
+  transferId: string | null;
+}
+
+/**
+ * A duplicate must repeat what was applied at its sequence. One that says something else is not the
+ * ledger's entry: its event is refused, so no other leg of it can apply. Returns why, or undefined.
+ */
+export function contradictsRecord(recorded: RecordedEntry, entry: Entry): string | undefined {
+  if (recorded.amount !== entry.amount || recorded.balanceAfter !== entry.balanceAfter) {
+    return `entry ${entry.sequence} was applied as ${recorded.amount} → ${recorded.balanceAfter}, repeated as ${entry.amount} → ${entry.balanceAfter}`;
+  }
+  if (recorded.transferId !== null && entry.transferId !== null && recorded.transferId !== entry.transferId) {
+    return `entry ${entry.sequence} was applied for transfer ${recorded.transferId}, repeated for ${entry.transferId}`;
+  }
+  return undefined;
 }

@@ -54,6 +54,13 @@ test('transaction.created needs a transfer id and at least one valid entry', () 
   assert.equal(parseTransactionCreated({ transfer: { id: transferId }, entries: [good, { ...good, amount: 'x' }] }).ok, false);
 });
 
+test("transaction.created carries the transfer's time, or its first entry's when the transfer has none", () => {
+  const timed = parseTransactionCreated({ transfer: { id: transferId, createdAt: '2025-03-01T10:00:00Z' }, entries: [good] });
+  assert.equal(timed.ok && timed.value.createdAt, '2025-03-01T10:00:00.000Z');
+  const untimed = parseTransactionCreated({ transfer: { id: transferId }, entries: [good] });
+  assert.equal(untimed.ok && untimed.value.createdAt, untimed.ok && untimed.value.entries[0]!.createdAt);
+});
+
 test('account.opened needs an account id, an owner, a currency and a time', () => {
   const data = { accountId, ownerId: 'user-1', currency: 'EUR', type: 'user', status: 'active', name: 'Main', overdraftLimit: '0', createdAt: '2025-03-01T10:00:00Z' };
   assert.deepEqual(parseAccountOpened(data), {

@@ -25,6 +25,8 @@ export interface AccountOpening {
 
 export interface TransactionEntries {
   transferId: string;
+  /** ISO 8601 time the ledger committed the transfer (the start of the event-to-balance lag). */
+  createdAt: string;
   entries: Entry[];
 }
 
@@ -98,7 +100,9 @@ export function parseTransactionCreated(data: unknown): Parsed<TransactionEntrie
     if (!parsed.ok) return parsed;
     entries.push(parsed.value);
   }
-  return { ok: true, value: { transferId: transferId.toLowerCase(), entries } };
+  // Only the lag metric reads the transfer's time: an event without one falls back to its entries'.
+  const createdAt = timestamp(data.transfer.createdAt) ?? entries[0]!.createdAt;
+  return { ok: true, value: { transferId: transferId.toLowerCase(), createdAt, entries } };
 }
 
 /** `account.opened` data: who owns the account and in which currency it counts. */

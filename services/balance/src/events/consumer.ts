@@ -1,8 +1,12 @@
 // The balance service's one queue: account events create balance rows, transaction events move them.
-import type { EventEnvelope, Subscription } from '@wallet/kit';
+// Up to `prefetch` deliveries are handled at once; each is parsed and handed to a group-commit
+// batcher in delivery order, and acknowledged once the batch that applied it has committed and its
+// balances are in the cache (the cache write overlaps the next batch's transaction).
+import { createBatcher, type EventEnvelope, type Subscription } from '@wallet/kit';
 import { eventTypes } from '@wallet/contracts';
+import type { BalanceEvent } from '../domain/batch.ts';
 import { parseAccountOpened, parseTransactionCreated } from '../domain/entry.ts';
-import { InvalidEventError, type Projector } from './projector.ts';
+import { InvalidEventError, type Applied, type Projector } from './projector.ts';
 
 export const BALANCE_QUEUE = 'balance.events';
 
@@ -16,42 +20,62 @@ export class MalformedEventError extends Error {
   override name = 'MalformedEventError';
 }
 
-export function balanceSubscription(projector: Projector, log: Log, prefetch: number): Subscription {
-  const handle = async (event: EventEnvelope) => {
-    switch (event.type) {
-      case eventTypes.accountOpened: {
-        const parsed = parseAccountOpened(event.data);
-        if (!parsed.ok) throw new MalformedEventError(`account.opened: ${parsed.reason}`);
-        await projector.accountOpened(parsed.value);
-        return;
-      }
-      case eventTypes.transactionCreated: {
-        const parsed = parseTransactionCreated(event.data);
-        if (!parsed.ok) throw new MalformedEventError(`transaction.created: ${parsed.reason}`);
-        await projector.transactionCreated(parsed.value.entries);
-        return;
-      }
-      default:
-        // Other account.* and transaction.* events do not move balances.
-        return;
+export interface ConsumerOptions {
+  /** Deliveries in flight from the broker, all handled at once. */
+  prefetch: number;
+  /** Events applied in one database transaction at most. */
+  batchEventsMax: number;
+  /** Told of every refused delivery (metrics). */
+  onRejected?(reason: string): void;
+}
+
+/** What the projector makes of a delivery; undefined for events that do not move balances. */
+export function toBalanceEvent(event: EventEnvelope): BalanceEvent | undefined {
+  switch (event.type) {
+    case eventTypes.accountOpened: {
+      const parsed = parseAccountOpened(event.data);
+      if (!parsed.ok) throw new MalformedEventError(`account.opened: ${parsed.reason}`);
+      return { kind: 'account_opened', account: parsed.value };
     }
-  };
+    case eventTypes.transactionCreated: {
+      const parsed = parseTransactionCreated(event.data);
+      if (!parsed.ok) throw new MalformedEventError(`transaction.created: ${parsed.reason}`);
+      return { kind: 'entries', entries: parsed.value.entries, createdAt: parsed.value.createdAt };
+    }
+    default:
+      // Other account.* and transaction.* events do not move balances.
+      return undefined;
+  }
+}
+
+export function balanceSubscription(projector: Projector, log: Log, { prefetch, batchEventsMax, onRejected }: ConsumerOptions): Subscription {
+  const batcher = createBatcher<BalanceEvent, Applied>((events) => projector.applyBatch(events), batchEventsMax);
 
   return {
     queue: BALANCE_QUEUE,
     topics: ['account.*', 'transaction.*'],
     prefetch,
+    // Handler calls start in delivery order and reach the batcher before their first await, so a
+    // batch holds its events in delivery order.
+    concurrency: prefetch,
     async handler(event) {
       try {
-        await handle(event);
+        const parsed = toBalanceEvent(event);
+        if (!parsed) return;
+        // Acknowledged only once the cache holds the new balances too: a crash in between
+        // redelivers the event, whose (duplicate) entries then write the cache again.
+        const { cached } = await batcher.submit(parsed);
+        await cached;
       } catch (error) {
         // The one place consumer failures are logged; the broker redelivers, then dead-letters.
         if (error instanceof InvalidEventError) {
+          onRejected?.(error.reason);
           log.error(
             { eventId: event.id, type: event.type, accountId: error.accountId, sequence: error.sequence?.toString(), reason: error.reason, err: error },
             'event contradicts the stored balance; not applied',
           );
         } else if (error instanceof MalformedEventError) {
+          onRejected?.('malformed');
           log.error({ eventId: event.id, type: event.type, err: error }, 'malformed event; not applied');
         } else {
           log.warn({ eventId: event.id, type: event.type, err: error }, 'event not applied yet; it will be redelivered');

@@ -1,19 +1,22 @@
 // Applies account and ledger events to the balance tables, then to the cache.
-// One PostgreSQL transaction per event, rows locked in account-id order. Gaps are filled from the
-// ledger before the event is applied — never skipped; entries that do not add up are never applied.
-import type { Db, Queryable } from '@wallet/kit';
-import { planEntries, type InvalidReason } from '../domain/apply.ts';
+// A batch of events is ONE PostgreSQL transaction: the rows it touches are locked in account-id
+// order, the events are decided in delivery order in memory (domain/batch.ts), and the result is
+// written set-based (one UPDATE and one INSERT from unnest, in one statement); then ONE cache
+// pipeline, which runs beside the next batch's transaction. An event that waits for missing
+// entries is applied on its own after the batch, once its gap is filled from the ledger — never
+// skipped; an event that contradicts the balances is never applied, and nothing else waits for it.
+import type { Db, Settled } from '@wallet/kit';
 import type { BalanceView } from '../domain/balance.ts';
-import type { AccountOpening, Entry } from '../domain/entry.ts';
+import { planBatch, possibleDuplicates, startingRows, type BalanceEvent, type BatchPlan, type Gap, type RefusalReason } from '../domain/batch.ts';
 import type { BalanceCache } from '../store/balance-cache.ts';
-import { findBalance, lockOrCreateBalance, recordEntries, setOwner } from '../store/balances.ts';
+import { deleteBalances, findBalance, findRecordedEntries, insertMissingBalances, lockBalances, saveBatch } from '../store/balances.ts';
 import type { LedgerClient } from './ledger-client.ts';
 
 /** An event that contradicts the stored balances. Thrown so the broker retries and then dead-letters it. */
 export class InvalidEventError extends Error {
   constructor(
     readonly accountId: string,
-    readonly reason: InvalidReason | 'owner_mismatch',
+    readonly reason: RefusalReason,
     detail: string,
     readonly sequence?: bigint,
   ) {
@@ -22,30 +25,33 @@ export class InvalidEventError extends Error {
   }
 }
 
-interface Gap {
-  accountId: string;
-  /** The first sequence the event brings that could not be applied yet. */
-  beforeSequence: bigint;
-}
-
-/** Entries are missing before this event: its transaction is rolled back while they are fetched. */
-class GapError extends Error {
-  constructor(readonly gaps: Gap[]) {
-    super(`missing entries before ${gaps.map((g) => `${g.accountId}#${g.beforeSequence}`).join(', ')}`);
-    this.name = 'GapError';
-  }
-}
-
 export interface ProjectorStats {
   accountsOpened: number;
+  /** Events committed (account.opened and transaction.created), including those that were all duplicates. */
+  events: number;
   /** Entries applied from events. */
   applied: number;
   /** Entries applied from the ledger to fill gaps. */
   repaired: number;
+  /** Gaps filled from the ledger. */
+  gapsRepaired: number;
   /** Entries skipped because they were already applied. */
   duplicates: number;
   /** Deliveries refused because the event contradicts the stored balances. */
   rejected: number;
+  /** Batches decided, and the most events one of them held. */
+  batches: number;
+  largestBatch: number;
+}
+
+/** Hooks for the consumer's metrics; the projector itself knows nothing of Prometheus. */
+export interface ProjectorObserver {
+  /** A batch of `events` was handed to the projector. */
+  batch(events: number): void;
+  /** Events committed: how many, how many entries were duplicates, and the age of each applied transfer. */
+  committed(report: { events: number; duplicates: number; lagsSeconds: readonly number[] }): void;
+  /** A gap was filled from the ledger with `entries` entries. */
+  gapRepaired(entries: number): void;
 }
 
 export interface ProjectorOptions {
@@ -56,133 +62,192 @@ export interface ProjectorOptions {
   ledgerPageSize: number;
   /** Pages one gap repair may fetch in one delivery; the progress is kept and the next delivery goes on. */
   repairPagesMax: number;
+  observer?: ProjectorObserver;
+}
+
+/** An event committed to PostgreSQL; `cached` settles once the cache holds its balances too. */
+export interface Applied {
+  cached: Promise<void>;
 }
 
 export interface Projector {
   readonly stats: Readonly<ProjectorStats>;
-  accountOpened(account: AccountOpening): Promise<void>;
-  transactionCreated(entries: readonly Entry[]): Promise<void>;
+  /** Applies events given in delivery order; one result per event, settled once its changes are committed. */
+  applyBatch(events: readonly BalanceEvent[]): Promise<Settled<Applied>[]>;
+  /** Applies one event on its own, filling gaps from the ledger first. */
+  apply(event: BalanceEvent): Promise<Applied>;
 }
 
 /** Repair rounds per event: a second gap only appears if another consumer raced this one. */
 const repairRoundsMax = 3;
 
-interface Applied {
-  view: BalanceView;
-  applied: number;
-  duplicates: number;
-}
+const refusal = (outcome: { accountId: string; reason: RefusalReason; detail: string; sequence?: bigint }) =>
+  new InvalidEventError(outcome.accountId, outcome.reason, outcome.detail, outcome.sequence);
 
-interface BatchResult {
-  views: BalanceView[];
-  applied: number;
-  duplicates: number;
-}
+const silentObserver: ProjectorObserver = { batch: () => undefined, committed: () => undefined, gapRepaired: () => undefined };
 
-async function applyAccountEntries(q: Queryable, accountId: string, entries: readonly Entry[]): Promise<Applied | Gap> {
-  const first = entries[0]!;
-  // Entries can overtake account.opened: the row then starts without an owner until it arrives.
-  const stored = await lockOrCreateBalance(q, { accountId, ownerId: null, currency: first.currency, updatedAt: first.createdAt });
-  const plan = planEntries(stored, entries);
-  switch (plan.kind) {
-    case 'invalid':
-      throw new InvalidEventError(accountId, plan.reason, plan.detail, plan.entry.sequence);
-    case 'gap':
-      return { accountId, beforeSequence: plan.beforeSequence };
-    case 'ok': {
-      await recordEntries(q, accountId, plan.apply);
-      const last = plan.apply.at(-1);
-      const view = last ? { ...stored, available: last.balanceAfter, sequence: last.sequence, updatedAt: last.createdAt } : stored;
-      return { view, applied: plan.apply.length, duplicates: plan.duplicates };
-    }
-  }
-}
+export function createProjector({ db, cache, ledger, ledgerPageSize, repairPagesMax, observer = silentObserver }: ProjectorOptions): Projector {
+  const stats: ProjectorStats = { accountsOpened: 0, events: 0, applied: 0, repaired: 0, gapsRepaired: 0, duplicates: 0, rejected: 0, batches: 0, largestBatch: 0 };
 
-export function createProjector({ db, cache, ledger, ledgerPageSize, repairPagesMax }: ProjectorOptions): Projector {
-  const stats: ProjectorStats = { accountsOpened: 0, applied: 0, repaired: 0, duplicates: 0, rejected: 0 };
-
-  /** Applies a batch of entries (one event, or one ledger page) in one transaction. */
-  const applyBatch = (entries: readonly Entry[]): Promise<BatchResult> =>
+  /** Decides and writes events in one transaction. Rows of accounts no applied event used are not kept. */
+  const commit = (events: readonly BalanceEvent[]): Promise<BatchPlan> =>
     db.tx(async (q) => {
-      const byAccount = new Map<string, Entry[]>();
-      for (const entry of entries) byAccount.set(entry.accountId, [...(byAccount.get(entry.accountId) ?? []), entry]);
-      const result: BatchResult = { views: [], applied: 0, duplicates: 0 };
-      const gaps: Gap[] = [];
-      // Sorted lock order: two events touching the same two accounts never deadlock.
-      for (const accountId of [...byAccount.keys()].sort()) {
-        const outcome = await applyAccountEntries(q, accountId, byAccount.get(accountId)!);
-        if ('beforeSequence' in outcome) {
-          gaps.push(outcome);
-          continue;
-        }
-        result.views.push(outcome.view);
-        result.applied += outcome.applied;
-        result.duplicates += outcome.duplicates;
+      const starting = startingRows(events);
+      const locked = await lockBalances(q, starting.map((row) => row.accountId));
+      let inserted = new Set<string>();
+      if (locked.length < starting.length) {
+        // Accounts new to this service (account.opened, or entries that overtook it): insert their rows.
+        const present = new Set(locked.map((row) => row.accountId));
+        const missing = starting.filter((row) => !present.has(row.accountId));
+        inserted = await insertMissingBalances(q, missing);
+        // A row another consumer committed since the lock above: lock it as well.
+        locked.push(...(await lockBalances(q, missing.filter((row) => !inserted.has(row.accountId)).map((row) => row.accountId))));
       }
-      if (gaps.length > 0) throw new GapError(gaps);
-      return result;
+      // A row inserted just now is no state yet: the first event that applies to it decides it.
+      const stored = new Map<string, BalanceView>(locked.filter((row) => !inserted.has(row.accountId)).map((row) => [row.accountId, row]));
+      const recorded = await findRecordedEntries(q, possibleDuplicates(stored, events));
+      const plan = planBatch(stored, recorded, events);
+      await saveBatch(q, plan.changed, plan.entries);
+      const used = new Set(plan.touched.map((view) => view.accountId));
+      await deleteBalances(q, [...inserted].filter((accountId) => !used.has(accountId)));
+      return plan;
     });
 
-  const writeCache = (views: readonly BalanceView[]) => Promise.all(views.map((view) => cache.write(view)));
+  // Cache writes run one after another — an owner's "forget" must never land after a newer write —
+  // but beside the next batch's transaction. Each is one pipeline; failures are absorbed and retried
+  // by the BalanceCache, so this chain never rejects.
+  let cacheTail: Promise<void> = Promise.resolve();
+  const toCache = (plan: BatchPlan): Promise<void> => {
+    const written = cacheTail.then(async () => {
+      // A cached balance of the same version may still say "no owner": drop it before rewriting.
+      for (const accountId of plan.ownersFilled) await cache.forget(accountId);
+      await cache.writeMany(plan.touched);
+    });
+    cacheTail = written.catch(() => undefined);
+    return written;
+  };
+
+  /** Right after a commit: the counters and metrics; the cache write starts and is returned. */
+  const committed = (events: readonly BalanceEvent[], plan: BatchPlan): Promise<void> => {
+    const cached = toCache(plan);
+    const now = Date.now();
+    const lagsSeconds: number[] = [];
+    let count = 0;
+    let duplicates = 0;
+    plan.outcomes.forEach((outcome, i) => {
+      if (outcome.kind !== 'applied') return;
+      const event = events[i]!;
+      count++;
+      duplicates += outcome.duplicates;
+      if (event.kind === 'account_opened') stats.accountsOpened++;
+      else if (outcome.entries > 0 && event.createdAt) lagsSeconds.push(Math.max(0, now - Date.parse(event.createdAt)) / 1000);
+      stats.applied += outcome.entries;
+    });
+    stats.events += count;
+    stats.duplicates += duplicates;
+    if (count > 0) observer.committed({ events: count, duplicates, lagsSeconds });
+    return cached;
+  };
 
   /** Fetches and applies the ledger's entries of one account up to just before `beforeSequence`. */
   const repair = async ({ accountId, beforeSequence }: Gap) => {
-    for (let page = 0; page < repairPagesMax; page++) {
+    let repaired = 0;
+    for (let page = 0; ; page++) {
       const stored = (await findBalance(db, accountId))?.sequence ?? 0n;
       const missing = beforeSequence - 1n - stored;
-      if (missing <= 0n) return;
+      if (missing <= 0n) break;
+      if (page >= repairPagesMax) throw new Error(`the gap of account ${accountId} is wider than ${repairPagesMax} pages; the next delivery goes on repairing`);
       const limit = Number(missing < BigInt(ledgerPageSize) ? missing : BigInt(ledgerPageSize));
       const entries = (await ledger.entriesAfter(accountId, stored, limit)).filter((e) => e.accountId === accountId && e.sequence < beforeSequence);
       if (entries.length === 0) throw new Error(`the ledger has no entries of account ${accountId} after sequence ${stored}`);
-      let result: BatchResult;
-      try {
-        result = await applyBatch(entries);
-      } catch (error) {
-        if (error instanceof GapError) throw new Error(`the ledger's entries of account ${accountId} after sequence ${stored} are not contiguous`);
-        throw error;
-      }
-      stats.repaired += result.applied;
-      await writeCache(result.views);
+      const plan = await commit([{ kind: 'entries', entries }]);
+      const outcome = plan.outcomes[0]!;
+      if (outcome.kind === 'gap') throw new Error(`the ledger's entries of account ${accountId} after sequence ${stored} are not contiguous`);
+      if (outcome.kind === 'invalid') throw refusal(outcome);
+      stats.repaired += outcome.entries;
+      repaired += outcome.entries;
+      await toCache(plan);
     }
-    throw new Error(`the gap of account ${accountId} is wider than ${repairPagesMax} pages; the next delivery goes on repairing`);
+    if (repaired > 0) {
+      stats.gapsRepaired++;
+      observer.gapRepaired(repaired);
+    }
+  };
+
+  const apply = async (event: BalanceEvent): Promise<Applied> => {
+    try {
+      for (let round = 1; ; round++) {
+        const plan = await commit([event]);
+        const outcome = plan.outcomes[0]!;
+        if (outcome.kind === 'invalid') throw refusal(outcome);
+        if (outcome.kind === 'applied') return { cached: committed([event], plan) };
+        if (round >= repairRoundsMax) {
+          throw new Error(`entries still missing after ${repairRoundsMax} repairs: ${outcome.gaps.map((g) => `${g.accountId}#${g.beforeSequence}`).join(', ')}`);
+        }
+        for (const gap of outcome.gaps) await repair(gap);
+      }
+    } catch (error) {
+      if (error instanceof InvalidEventError) stats.rejected++;
+      throw error;
+    }
+  };
+
+  const pingable = () => db.ping().then(
+    () => true,
+    () => false,
+  );
+
+  /**
+   * Events one at a time, in order, each in its own transaction, so that one failure fails only its
+   * own event. Once one fails and the database does not answer, the rest fail with it at once.
+   */
+  const oneByOne = async (events: readonly BalanceEvent[]): Promise<Settled<Applied>[]> => {
+    const results: Settled<Applied>[] = [];
+    let unavailable: { error: unknown } | undefined;
+    for (const event of events) {
+      if (unavailable) {
+        results.push({ ok: false, error: unavailable.error });
+        continue;
+      }
+      try {
+        results.push({ ok: true, value: await apply(event) });
+      } catch (error) {
+        results.push({ ok: false, error });
+        if (!(error instanceof InvalidEventError) && !(await pingable())) unavailable = { error };
+      }
+    }
+    return results;
   };
 
   return {
     stats,
+    apply,
 
-    async accountOpened(account) {
-      const outcome = await db.tx(async (q) => {
-        const stored = await lockOrCreateBalance(q, { ...account, updatedAt: account.createdAt });
-        if (stored.currency !== account.currency) {
-          throw new InvalidEventError(account.accountId, 'currency_mismatch', `opened in ${account.currency}, entries in ${stored.currency}`);
-        }
-        if (stored.ownerId === account.ownerId) return { view: stored, ownerFilled: false };
-        if (stored.ownerId !== null) throw new InvalidEventError(account.accountId, 'owner_mismatch', 'the account already has another owner');
-        await setOwner(q, account.accountId, account.ownerId);
-        return { view: { ...stored, ownerId: account.ownerId }, ownerFilled: true };
-      });
-      stats.accountsOpened++;
-      // A cached balance of the same version still says "no owner": drop it so the next read refills it.
-      if (outcome.ownerFilled) await cache.forget(account.accountId);
-      else await cache.write(outcome.view);
-    },
-
-    async transactionCreated(entries) {
-      for (let round = 1; ; round++) {
-        let result: BatchResult;
-        try {
-          result = await applyBatch(entries);
-        } catch (error) {
-          if (error instanceof InvalidEventError) stats.rejected++;
-          if (!(error instanceof GapError) || round >= repairRoundsMax) throw error;
-          for (const gap of error.gaps) await repair(gap);
-          continue;
-        }
-        stats.applied += result.applied;
-        stats.duplicates += result.duplicates;
-        await writeCache(result.views);
-        return;
+    async applyBatch(events) {
+      stats.batches++;
+      stats.largestBatch = Math.max(stats.largestBatch, events.length);
+      observer.batch(events.length);
+      let plan: BatchPlan;
+      try {
+        plan = await commit(events);
+      } catch (error) {
+        // Nothing of the batch was written. Alone, each event gets its own chance.
+        if (events.length === 1) return [{ ok: false, error }];
+        return oneByOne(events);
       }
+      const applied: Applied = { cached: committed(events, plan) };
+      const results = plan.outcomes.map((outcome): Settled<Applied> => {
+        if (outcome.kind !== 'invalid') return { ok: true, value: applied };
+        stats.rejected++;
+        return { ok: false, error: refusal(outcome) };
+      });
+      // Events waiting for missing entries: each alone, after the batch, with a repair from the ledger.
+      const waiting = plan.outcomes.flatMap((outcome, i) => (outcome.kind === 'gap' ? [i] : []));
+      if (waiting.length > 0) {
+        const retried = await oneByOne(waiting.map((i) => events[i]!));
+        waiting.forEach((index, k) => (results[index] = retried[k]!));
+      }
+      return results;
     },
   };
 }

@@ -23,6 +23,8 @@ export interface BalanceCache {
   read(accountId: string): Promise<BalanceView | undefined>;
   /** Writes if newer; on failure remembers the account so reads skip the stale entry until a rewrite succeeds. */
   write(view: BalanceView): Promise<void>;
+  /** `write` for many balances in one round trip (a Redis pipeline). */
+  writeMany(views: readonly BalanceView[]): Promise<void>;
   /** Drops the cached balance (its owner changed). */
   forget(accountId: string): Promise<void>;
   /** Retries the writes that failed; returns how many are still waiting. */
@@ -69,17 +71,20 @@ export function createBalanceCache({ cache, log, timeoutMs, staleAccountsMax }: 
     stale.set(view.accountId, view);
   };
 
-  const put = (view: BalanceView) =>
-    withTimeout(
-      cache.setVersioned(cacheKey(view.accountId), view.sequence, {
-        available: view.available.toString(),
-        pending: view.pending.toString(),
-        currency: view.currency,
-        ownerId: view.ownerId ?? '',
-        updatedAt: view.updatedAt,
-      }),
-      timeoutMs,
-    );
+  const fieldsOf = (view: BalanceView) => ({
+    available: view.available.toString(),
+    pending: view.pending.toString(),
+    currency: view.currency,
+    ownerId: view.ownerId ?? '',
+    updatedAt: view.updatedAt,
+  });
+
+  const put = (view: BalanceView) => withTimeout(cache.setVersioned(cacheKey(view.accountId), view.sequence, fieldsOf(view)), timeoutMs);
+
+  const written = (view: BalanceView) => {
+    const known = stale.get(view.accountId);
+    if (known && known.sequence <= view.sequence) stale.delete(view.accountId);
+  };
 
   return {
     async read(accountId) {
@@ -95,11 +100,22 @@ export function createBalanceCache({ cache, log, timeoutMs, staleAccountsMax }: 
     async write(view) {
       try {
         await put(view);
-        const known = stale.get(view.accountId);
-        if (known && known.sequence <= view.sequence) stale.delete(view.accountId);
+        written(view);
       } catch (error) {
         log.warn({ err: error, accountId: view.accountId }, 'cache write failed; will retry');
         markStale(view);
+      }
+    },
+    async writeMany(views) {
+      if (views.length === 0) return;
+      try {
+        const writes = views.map((view) => ({ key: cacheKey(view.accountId), version: view.sequence, fields: fieldsOf(view) }));
+        await withTimeout(cache.setVersionedMany(writes), timeoutMs);
+        views.forEach(written);
+      } catch (error) {
+        // Some writes may have landed; rewriting those is harmless (versioned), so all are retried.
+        log.warn({ err: error, accounts: views.length }, 'cache write failed; will retry');
+        views.forEach(markStale);
       }
     },
     async forget(accountId) {

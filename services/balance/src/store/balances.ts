@@ -1,6 +1,8 @@
 // The balance tables. Small, visible SQL; the caller owns the transaction.
 import type { Queryable } from '@wallet/kit';
+import type { RecordedEntry } from '../domain/apply.ts';
 import type { BalanceView } from '../domain/balance.ts';
+import { entryKey } from '../domain/batch.ts';
 import type { Entry } from '../domain/entry.ts';
 
 export const SCHEMA = 'balance';
@@ -34,38 +36,82 @@ export async function findBalance(q: Queryable, accountId: string): Promise<Bala
   return rows[0] && toView(rows[0]);
 }
 
-export interface NewBalance {
-  accountId: string;
-  ownerId: string | null;
-  currency: string;
-  updatedAt: string;
-}
-
-/** Creates the row at zero if absent, then locks it until the transaction ends. */
-export async function lockOrCreateBalance(q: Queryable, init: NewBalance): Promise<BalanceView> {
-  await q.query(
-    `INSERT INTO ${SCHEMA}.balances (account_id, owner_id, currency, updated_at) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (account_id) DO NOTHING`,
-    [init.accountId, init.ownerId, init.currency, init.updatedAt],
+/**
+ * Inserts the rows missing among `rows` (zero balances, in account-id order so that two writers
+ * inserting the same new accounts wait rather than deadlock); returns the ids it inserted.
+ */
+export async function insertMissingBalances(q: Queryable, rows: readonly BalanceView[]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const { rows: inserted } = await q.query<{ account_id: string }>(
+    `INSERT INTO ${SCHEMA}.balances (account_id, owner_id, currency, updated_at)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) ORDER BY 1
+     ON CONFLICT (account_id) DO NOTHING
+     RETURNING account_id`,
+    [rows.map((r) => r.accountId), rows.map((r) => r.ownerId), rows.map((r) => r.currency), rows.map((r) => r.updatedAt)],
   );
-  const { rows } = await q.query<BalanceRow>(`SELECT ${columns} FROM ${SCHEMA}.balances WHERE account_id = $1 FOR UPDATE`, [init.accountId]);
-  if (!rows[0]) throw new Error(`balance row of ${init.accountId} vanished inside its transaction`);
-  return toView(rows[0]);
+  return new Set(inserted.map((r) => r.account_id));
 }
 
-export async function setOwner(q: Queryable, accountId: string, ownerId: string): Promise<void> {
-  await q.query(`UPDATE ${SCHEMA}.balances SET owner_id = $2 WHERE account_id = $1`, [accountId, ownerId]);
+/** Locks the rows of these accounts, in account-id order, until the transaction ends. */
+export async function lockBalances(q: Queryable, accountIds: readonly string[]): Promise<BalanceView[]> {
+  if (accountIds.length === 0) return [];
+  const { rows } = await q.query<BalanceRow>(
+    `SELECT ${columns} FROM ${SCHEMA}.balances WHERE account_id = ANY($1::uuid[]) ORDER BY account_id FOR UPDATE`,
+    [accountIds],
+  );
+  return rows.map(toView);
 }
 
-/** Appends applied entries to the history and moves the balance to the last one, in the caller's transaction. */
-export async function recordEntries(q: Queryable, accountId: string, entries: readonly Entry[]): Promise<void> {
-  const last = entries.at(-1);
-  if (!last) return;
-  await q.query(
-    `INSERT INTO ${SCHEMA}.entries (account_id, sequence, amount, balance_after, transfer_id, created_at)
-     SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::uuid[], $6::timestamptz[])`,
+/** Removes rows this transaction inserted and then did not use (their events were not applied). */
+export async function deleteBalances(q: Queryable, accountIds: readonly string[]): Promise<void> {
+  if (accountIds.length === 0) return;
+  await q.query(`DELETE FROM ${SCHEMA}.balances WHERE account_id = ANY($1::uuid[])`, [accountIds]);
+}
+
+/** What the history says of these (account, sequence) pairs, keyed by `entryKey`. */
+export async function findRecordedEntries(q: Queryable, keys: ReadonlyArray<{ accountId: string; sequence: bigint }>): Promise<Map<string, RecordedEntry>> {
+  const recorded = new Map<string, RecordedEntry>();
+  if (keys.length === 0) return recorded;
+  const { rows } = await q.query<{ account_id: string; sequence: bigint; amount: bigint; balance_after: bigint; transfer_id: string | null }>(
+    `SELECT e.account_id, e.sequence, e.amount, e.balance_after, e.transfer_id
+     FROM unnest($1::uuid[], $2::bigint[]) AS k(account_id, sequence)
+     JOIN ${SCHEMA}.entries e USING (account_id, sequence)`,
+    [keys.map((k) => k.accountId), keys.map((k) => k.sequence.toString())],
+  );
+  for (const row of rows) {
+    recorded.set(entryKey(row.account_id, row.sequence), { amount: row.amount, balanceAfter: row.balance_after, transferId: row.transfer_id });
+  }
+  return recorded;
+}
+
+/**
+ * Writes a batch's outcome in one round trip: the new state of the locked rows (one UPDATE from
+ * unnest) and the applied entries (one INSERT from unnest), as two data-modifying CTEs of one statement.
+ */
+export async function saveBatch(q: Queryable, views: readonly BalanceView[], entries: readonly Entry[]): Promise<void> {
+  if (views.length === 0 && entries.length === 0) return;
+  const { rows } = await q.query<{ balances: bigint; entries: bigint }>(
+    `WITH moved AS (
+       UPDATE ${SCHEMA}.balances AS b
+       SET owner_id = u.owner_id, currency = u.currency, available = u.available, sequence = u.sequence, updated_at = u.updated_at
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::timestamptz[])
+         AS u(account_id, owner_id, currency, available, sequence, updated_at)
+       WHERE b.account_id = u.account_id
+       RETURNING 1
+     ), appended AS (
+       INSERT INTO ${SCHEMA}.entries (account_id, sequence, amount, balance_after, transfer_id, created_at)
+       SELECT * FROM unnest($7::uuid[], $8::bigint[], $9::bigint[], $10::bigint[], $11::uuid[], $12::timestamptz[])
+       RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM moved) AS balances, (SELECT count(*) FROM appended) AS entries`,
     [
-      accountId,
+      views.map((v) => v.accountId),
+      views.map((v) => v.ownerId),
+      views.map((v) => v.currency),
+      views.map((v) => v.available.toString()),
+      views.map((v) => v.sequence.toString()),
+      views.map((v) => v.updatedAt),
+      entries.map((e) => e.accountId),
       entries.map((e) => e.sequence.toString()),
       entries.map((e) => e.amount.toString()),
       entries.map((e) => e.balanceAfter.toString()),
@@ -73,12 +119,11 @@ export async function recordEntries(q: Queryable, accountId: string, entries: re
       entries.map((e) => e.createdAt),
     ],
   );
-  await q.query(`UPDATE ${SCHEMA}.balances SET available = $2, sequence = $3, updated_at = $4 WHERE account_id = $1`, [
-    accountId,
-    last.balanceAfter,
-    last.sequence,
-    last.createdAt,
-  ]);
+  // Pair assertion: every row was locked by this transaction, so every one of them is there.
+  const written = rows[0];
+  if (written?.balances !== BigInt(views.length) || written.entries !== BigInt(entries.length)) {
+    throw new Error(`saveBatch: ${written?.balances} of ${views.length} balances and ${written?.entries} of ${entries.length} entries written`);
+  }
 }
 
 export async function countEntries(q: Queryable, accountId: string): Promise<number> {
