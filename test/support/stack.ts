@@ -11,6 +11,8 @@ export interface Stack {
   operator: { id: string; secret: string };
   /** Real mode only: the database, broker and cache behind the services. */
   infra?: TestInfra;
+  /** The environment the services were started with (ports, namespace…). */
+  env?: Env;
   processes?: ProcessStack;
   stop(): Promise<void>;
 }
@@ -59,6 +61,7 @@ export async function startRealStack(extraEnv: Env = {}): Promise<Stack> {
     gatewayUrl: processes.gatewayUrl,
     operator,
     infra,
+    env,
     processes,
     async stop() {
       await processes.stop();

@@ -35,7 +35,9 @@ export async function startProcesses({ env, onOutput, readyTimeoutMs = 30_000 }:
   const output = onOutput ?? ((service, line) => process.stdout.write(`${service.padEnd(11)} | ${line}\n`));
 
   const startService = async (name: ServiceName) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
+    // WALLET_NODE_ARGS passes extra Node.js flags to every service (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+    const nodeArgs = (fullEnv.WALLET_NODE_ARGS ?? process.env.WALLET_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `services/${name}/src/main.ts`], {
       cwd: root,
       env: { ...process.env, ...fullEnv } as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
