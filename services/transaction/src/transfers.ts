@@ -4,7 +4,6 @@
 // is exactly what one-at-a-time processing would give (issue 3's group commit).
 import { randomUUID } from 'node:crypto';
 import {
-  appendOutbox,
   createBatcher,
   envelope,
   isOperator,
@@ -21,13 +20,10 @@ import { eventTypes, type TransactionCreated, type Transfer } from '@wallet/cont
 import { decideTransfer, type LedgerAccount, type Posting } from './domain/transfer.ts';
 import type { Directory } from './directory.ts';
 import {
-  applyBalances,
   claimIdempotency,
-  completeIdempotency,
   findIdempotency,
-  insertEntries,
-  insertTransfers,
   lockAccounts,
+  writeGroup,
   type IdempotencyKey,
   type IdempotencyRecord,
   type StoredTransfer,
@@ -201,11 +197,14 @@ async function commitGroup(q: Queryable, units: readonly Unit[]): Promise<Settle
   }
 
   const changed = [...accounts.values()].filter((a: LedgerAccount) => a.sequence !== lockedSequence.get(a.id));
-  await applyBalances(q, changed.map((a) => ({ id: a.id, balance: a.balance, sequence: a.sequence, sequenceBefore: lockedSequence.get(a.id)! })), now);
-  await insertTransfers(q, written.map((w) => w.record));
-  await insertEntries(q, written.flatMap((w) => [w.debit, w.credit].map((p) => ({ ...p, transferId: w.record.id, currency: w.record.currency, createdAt: now }))));
-  await completeIdempotency(q, outcomes);
-  await appendOutbox(q, 'ledger', written.map((w) => transactionCreated(w.record, [w.debit, w.credit])));
+  await writeGroup(q, {
+    at: now,
+    balances: changed.map((a) => ({ id: a.id, balance: a.balance, sequence: a.sequence, sequenceBefore: lockedSequence.get(a.id)! })),
+    transfers: written.map((w) => w.record),
+    entries: written.flatMap((w) => [w.debit, w.credit].map((p) => ({ ...p, transferId: w.record.id, currency: w.record.currency, createdAt: now }))),
+    outcomes,
+    events: written.map((w) => transactionCreated(w.record, [w.debit, w.credit])),
+  });
 
   const toReplay = items.map((_, i) => i).filter((i) => !runs.has(i));
   if (toReplay.length > 0) {

@@ -82,49 +82,78 @@ export interface BalanceChange {
   sequenceBefore: bigint;
 }
 
-/** Sets the final balance and sequence of every account a batch touched, in one statement. */
-export async function applyBalances(q: Queryable, changes: readonly BalanceChange[], at: Date): Promise<void> {
-  if (changes.length === 0) return;
-  const { rowCount } = await q.query(
-    `UPDATE ${S}.accounts a SET balance = c.balance, sequence = c.sequence, updated_at = $5
-     FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[]) AS c(id, balance, sequence, sequence_before)
-     WHERE a.id = c.id AND a.sequence = c.sequence_before`,
-    [changes.map((c) => c.id), changes.map((c) => c.balance.toString()), changes.map((c) => c.sequence.toString()), changes.map((c) => c.sequenceBefore.toString()), at.toISOString()],
-  );
-  if (rowCount !== changes.length) throw new Error(`balances moved under their locks (${rowCount} of ${changes.length} updated)`);
-}
-
-export async function insertTransfers(q: Queryable, transfers: readonly TransferRecord[]): Promise<void> {
-  if (transfers.length === 0) return;
-  const col = <K extends keyof TransferRecord>(k: K) => transfers.map((t) => t[k]);
-  await q.query(
-    `INSERT INTO ${S}.transfers (id, kind, from_account_id, to_account_id, amount, currency, description, initiated_by, created_at)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])`,
-    [col('id'), col('kind'), col('fromAccountId'), col('toAccountId'), col('amount').map(String), col('currency'), col('description'), col('initiatedBy'), col('createdAt').map((d) => d.toISOString())],
-  );
-}
-
 export interface EntryRecord extends Posting {
   transferId: string;
   currency: string;
   createdAt: Date;
 }
 
-export async function insertEntries(q: Queryable, entries: readonly EntryRecord[]): Promise<void> {
-  if (entries.length === 0) return;
-  await q.query(
-    `INSERT INTO ${S}.entries (account_id, sequence, transfer_id, amount, balance_after, currency, created_at)
-     SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::bigint[], $5::bigint[], $6::text[], $7::timestamptz[])`,
+export interface GroupWrite {
+  at: Date;
+  balances: readonly BalanceChange[];
+  transfers: readonly TransferRecord[];
+  entries: readonly EntryRecord[];
+  outcomes: readonly (IdempotencyKey & { status: number; body: unknown })[];
+  events: readonly unknown[];
+}
+
+/**
+ * Everything a group decided, in ONE statement: final balances (guarded by the sequence each row
+ * had when locked), transfers, entries, the stored responses and the outbox events.
+ */
+export async function writeGroup(q: Queryable, w: GroupWrite): Promise<void> {
+  const iso = w.at.toISOString();
+  const { rows } = await q.query<{ balances: bigint }>(
+    `WITH b AS (
+       UPDATE ${S}.accounts a SET balance = c.balance, sequence = c.sequence, updated_at = $1
+       FROM unnest($2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[]) AS c(id, balance, sequence, sequence_before)
+       WHERE a.id = c.id AND a.sequence = c.sequence_before RETURNING 1),
+     t AS (
+       INSERT INTO ${S}.transfers (id, kind, from_account_id, to_account_id, amount, currency, description, initiated_by, created_at)
+       SELECT id, kind, f, t, amount, currency, description, initiated_by, $1
+       FROM unnest($6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::bigint[], $11::text[], $12::text[], $13::text[])
+         AS x(id, kind, f, t, amount, currency, description, initiated_by)),
+     e AS (
+       INSERT INTO ${S}.entries (account_id, sequence, transfer_id, amount, balance_after, currency, created_at)
+       SELECT account_id, sequence, transfer_id, amount, balance_after, currency, $1
+       FROM unnest($14::uuid[], $15::bigint[], $16::uuid[], $17::bigint[], $18::bigint[], $19::text[])
+         AS x(account_id, sequence, transfer_id, amount, balance_after, currency)),
+     i AS (
+       UPDATE ${S}.idempotency i SET status = o.status, body = o.body
+       FROM unnest($20::text[], $21::text[], $22::int[], $23::json[]) AS o(caller, key, status, body)
+       WHERE i.caller = o.caller AND i.key = o.key),
+     o AS (
+       INSERT INTO ${S}.outbox (event) SELECT unnest($24::jsonb[]))
+     SELECT count(*)::bigint AS balances FROM b`,
     [
-      entries.map((e) => e.accountId),
-      entries.map((e) => e.sequence.toString()),
-      entries.map((e) => e.transferId),
-      entries.map((e) => e.amount.toString()),
-      entries.map((e) => e.balanceAfter.toString()),
-      entries.map((e) => e.currency),
-      entries.map((e) => e.createdAt.toISOString()),
+      iso,
+      w.balances.map((c) => c.id),
+      w.balances.map((c) => c.balance.toString()),
+      w.balances.map((c) => c.sequence.toString()),
+      w.balances.map((c) => c.sequenceBefore.toString()),
+      w.transfers.map((t) => t.id),
+      w.transfers.map((t) => t.kind),
+      w.transfers.map((t) => t.fromAccountId),
+      w.transfers.map((t) => t.toAccountId),
+      w.transfers.map((t) => t.amount.toString()),
+      w.transfers.map((t) => t.currency),
+      w.transfers.map((t) => t.description),
+      w.transfers.map((t) => t.initiatedBy),
+      w.entries.map((e) => e.accountId),
+      w.entries.map((e) => e.sequence.toString()),
+      w.entries.map((e) => e.transferId),
+      w.entries.map((e) => e.amount.toString()),
+      w.entries.map((e) => e.balanceAfter.toString()),
+      w.entries.map((e) => e.currency),
+      w.outcomes.map((o) => o.caller),
+      w.outcomes.map((o) => o.key),
+      w.outcomes.map((o) => o.status),
+      w.outcomes.map((o) => JSON.stringify(o.body)),
+      w.events.map((e) => JSON.stringify(e)),
     ],
   );
+  const updated = Number(rows[0]?.balances ?? 0n);
+  if (updated !== w.balances.length) throw new Error(`balances moved under their locks (${updated} of ${w.balances.length} updated)`);
 }
 
 export interface StoredTransfer extends TransferRecord {
@@ -239,16 +268,6 @@ export async function claimIdempotency(q: Queryable, claims: readonly (Idempoten
     [claims.map((c) => c.caller), claims.map((c) => c.key), claims.map((c) => c.fingerprint)],
   );
   return rows;
-}
-
-export async function completeIdempotency(q: Queryable, outcomes: readonly (IdempotencyKey & { status: number; body: unknown })[]): Promise<void> {
-  if (outcomes.length === 0) return;
-  await q.query(
-    `UPDATE ${S}.idempotency i SET status = o.status, body = o.body
-     FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[]) AS o(caller, key, status, body)
-     WHERE i.caller = o.caller AND i.key = o.key`,
-    [outcomes.map((o) => o.caller), outcomes.map((o) => o.key), outcomes.map((o) => o.status), outcomes.map((o) => JSON.stringify(o.body))],
-  );
 }
 
 /** Ledger-wide totals per currency: the sum of all balances is zero (double entry). */
