@@ -35,6 +35,20 @@ export interface Bus {
 }
 
 export const deliveryAttemptsMax = 5;
+/** Consecutive events of one type travel together in one broker message, up to this many. */
+export const eventsPerMessageMax = 200;
+const EVENT_BATCH_TYPE = 'application/vnd.wallet.events+json';
+
+/** Splits events into runs of one type (the routing key), in order, each at most `max` long. */
+export function chunkByType(events: readonly EventEnvelope[], max: number): EventEnvelope[][] {
+  const chunks: EventEnvelope[][] = [];
+  for (const event of events) {
+    const last = chunks.at(-1);
+    if (last && last[0]!.type === event.type && last.length < max) last.push(event);
+    else chunks.push([event]);
+  }
+  return chunks;
+}
 
 export function envelope<T>(source: string, type: string, data: T): EventEnvelope<T> {
   return { id: randomUUID(), type, source, occurredAt: new Date().toISOString(), data };
@@ -79,18 +93,20 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
     async publish(events) {
       publisher ??= connection.createPublisher({ confirm: true, maxAttempts: 3, exchanges });
       const pub = publisher;
+      // One message per run of same-type events: the broker, the relay and the consumers each
+      // handle one message where they would handle hundreds.
       await Promise.all(
-        events.map((event) =>
+        chunkByType(events, eventsPerMessageMax).map((chunk) =>
           pub.send(
             {
               exchange: EVENTS_EXCHANGE,
-              routingKey: event.type,
+              routingKey: chunk[0]!.type,
               durable: true,
-              messageId: event.id,
-              contentType: 'application/json',
-              type: event.type,
+              messageId: chunk.length === 1 ? chunk[0]!.id : `${chunk[0]!.id}+${chunk.length}`,
+              contentType: chunk.length === 1 ? 'application/json' : EVENT_BATCH_TYPE,
+              type: chunk[0]!.type,
             },
-            event,
+            chunk.length === 1 ? chunk[0] : chunk,
           ),
         ),
       );
@@ -118,12 +134,16 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
           queueBindings: topics.map((routingKey) => ({ exchange: EVENTS_EXCHANGE, queue, routingKey })),
         },
         async (message: AsyncMessage) => {
-          const event = parseMessage(message);
-          if (!event) {
+          const events = parseMessage(message);
+          if (!events) {
             log.error({ queue, messageId: message.messageId }, 'dropping malformed event to the dead-letter queue');
             return 2; // ConsumerStatus.DROP
           }
-          await handler(event);
+          // The message is acknowledged once every event in it is handled; if one fails, the whole
+          // message comes back (handlers are idempotent) and, after the delivery limit, goes to the
+          // dead-letter queue with the failing event in it.
+          if (concurrency > 1) await Promise.all(events.map((event) => handler(event)));
+          else for (const event of events) await handler(event);
         },
       );
       consumer.on('error', (error) => log.warn({ err: error, queue }, 'rabbitmq consumer error'));
@@ -169,7 +189,7 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
   };
 }
 
-function parseMessage(message: AsyncMessage): EventEnvelope | undefined {
+function parseMessage(message: AsyncMessage): EventEnvelope[] | undefined {
   let body: unknown = message.body;
   if (Buffer.isBuffer(body)) {
     try {
@@ -178,9 +198,9 @@ function parseMessage(message: AsyncMessage): EventEnvelope | undefined {
       return undefined;
     }
   }
-  const e = body as Partial<EventEnvelope> | null;
-  if (!e || typeof e.id !== 'string' || typeof e.type !== 'string' || typeof e.data !== 'object') return undefined;
-  return e as EventEnvelope;
+  const events = Array.isArray(body) ? body : [body];
+  const valid = (e: Partial<EventEnvelope> | null) => !!e && typeof e.id === 'string' && typeof e.type === 'string' && typeof e.data === 'object';
+  return events.length > 0 && events.every(valid) ? (events as EventEnvelope[]) : undefined;
 }
 
 /** In-process bus: one queue per subscription, handled in order, retried, then dead-lettered. */
