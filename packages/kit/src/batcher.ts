@@ -9,7 +9,11 @@ export interface Batcher<I, O> {
   readonly size: number;
 }
 
-export function createBatcher<I, O>(process: (items: I[]) => Promise<Settled<O>[]>, batchSizeMax: number): Batcher<I, O> {
+/**
+ * `concurrency` batches may be in flight at once (default 1): with 2, the next batch does its work
+ * while the previous one waits for its commit. Batches still take items in arrival order.
+ */
+export function createBatcher<I, O>(process: (items: I[]) => Promise<Settled<O>[]>, batchSizeMax: number, concurrency = 1): Batcher<I, O> {
   interface Waiting {
     item: I;
     resolve(value: O): void;
@@ -17,14 +21,14 @@ export function createBatcher<I, O>(process: (items: I[]) => Promise<Settled<O>[
   }
   const queue: Waiting[] = [];
   let inFlight = 0;
-  let running = false;
+  let runners = 0;
 
   const run = async () => {
-    running = true;
+    runners++;
     try {
       while (queue.length > 0) {
         const batch = queue.splice(0, batchSizeMax);
-        inFlight = batch.length;
+        inFlight += batch.length;
         try {
           const results = await process(batch.map((w) => w.item));
           if (results.length !== batch.length) throw new Error(`batch of ${batch.length} gave ${results.length} results`);
@@ -32,11 +36,11 @@ export function createBatcher<I, O>(process: (items: I[]) => Promise<Settled<O>[
         } catch (error) {
           for (const w of batch) w.reject(error);
         } finally {
-          inFlight = 0;
+          inFlight -= batch.length;
         }
       }
     } finally {
-      running = false;
+      runners--;
     }
   };
 
@@ -44,7 +48,7 @@ export function createBatcher<I, O>(process: (items: I[]) => Promise<Settled<O>[
     submit(item) {
       return new Promise<O>((resolve, reject) => {
         queue.push({ item, resolve, reject });
-        if (!running) void run();
+        if (runners < concurrency) void run();
       });
     },
     get size() {

@@ -48,6 +48,7 @@ export async function createTransactionService(config: TransactionConfig, infra:
     db,
     directory,
     groupSizeMax: config.transferGroupSizeMax,
+    groupsInFlightMax: config.transferGroupsInFlightMax,
     onCommit: (outcomes) => {
       counters.observe(outcomes);
       if (outcomes.some((o) => o.ok && o.value.status === 201 && !o.value.replayed)) relay.wake();

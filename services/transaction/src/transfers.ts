@@ -221,9 +221,11 @@ export interface TransferServiceOptions {
   /** Called after each group commits, with the outcomes (wakes the outbox relay, counts). */
   onCommit: (outcomes: readonly Settled<Outcome>[]) => void;
   groupSizeMax: number;
+  /** Groups committing at once: with 2, one prepares while the other waits for its commit. */
+  groupsInFlightMax: number;
 }
 
-export function createTransferService({ db, directory, onCommit, groupSizeMax }: TransferServiceOptions): TransferService {
+export function createTransferService({ db, directory, onCommit, groupSizeMax, groupsInFlightMax }: TransferServiceOptions): TransferService {
   const commit = async (units: Unit[]) => {
     const results = await db.tx((q) => commitGroup(q, units));
     onCommit(results.flat());
@@ -241,7 +243,7 @@ export function createTransferService({ db, directory, onCommit, groupSizeMax }:
       }
       return alone;
     }
-  }, groupSizeMax);
+  }, groupSizeMax, groupsInFlightMax);
 
   const resolve = async (c: TransferCommand): Promise<Resolved> => {
     const from = 'settlement' in c.from ? await directory.settlementAccount(c.currency, c.requestId) : await directory.account(c.from.accountId, c.requestId);
