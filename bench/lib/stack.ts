@@ -114,7 +114,7 @@ export async function startEmbeddedStack(onCleanup: (stop: () => Promise<void>) 
   const logs = new ServiceLogs();
   const child: ChildProcess = fork(embeddedServer, [], {
     env: { ...process.env, ...env } as NodeJS.ProcessEnv,
-    execArgv: ['--import', 'tsx'],
+    execArgv: [...(process.env.WALLET_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx'],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   const stop = once(async () => {

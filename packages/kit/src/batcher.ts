@@ -10,10 +10,21 @@ export interface Batcher<I, O> {
 }
 
 /**
- * `concurrency` batches may be in flight at once (default 1): with 2, the next batch does its work
- * while the previous one waits for its commit. Batches still take items in arrival order.
+ * With `concurrency` 2, the next batch does its work while the previous one waits for its commit.
+ * Batches always take items in arrival order.
  */
-export function createBatcher<I, O>(process: (items: I[]) => Promise<Settled<O>[]>, batchSizeMax: number, concurrency = 1): Batcher<I, O> {
+export interface BatcherOptions {
+  /** Batches in flight at once (default 1). */
+  concurrency?: number;
+  /**
+   * Wait this long before taking a batch (default 0). Where the database runs on the same thread
+   * (PGlite), a batch blocks the event loop, so requests can only pile up during a short wait.
+   */
+  lingerMs?: number;
+}
+
+export function createBatcher<I, O>(process: (items: I[]) => Promise<Settled<O>[]>, batchSizeMax: number, options: BatcherOptions = {}): Batcher<I, O> {
+  const { concurrency = 1, lingerMs = 0 } = options;
   interface Waiting {
     item: I;
     resolve(value: O): void;
@@ -27,6 +38,7 @@ export function createBatcher<I, O>(process: (items: I[]) => Promise<Settled<O>[
     runners++;
     try {
       while (queue.length > 0) {
+        if (lingerMs > 0 && queue.length < batchSizeMax) await new Promise((resolve) => setTimeout(resolve, lingerMs));
         const batch = queue.splice(0, batchSizeMax);
         inFlight += batch.length;
         try {

@@ -49,6 +49,7 @@ export async function createTransactionService(config: TransactionConfig, infra:
     directory,
     groupSizeMax: config.transferGroupSizeMax,
     groupsInFlightMax: config.transferGroupsInFlightMax,
+    groupLingerMs: config.transferGroupLingerMs,
     onCommit: (outcomes) => {
       counters.observe(outcomes);
       if (outcomes.some((o) => o.ok && o.value.status === 201 && !o.value.replayed)) relay.wake();

@@ -1,14 +1,18 @@
 import { commonConfig, int, type Env } from '@wallet/kit';
 
 export function loadConfig(env: Env) {
+  const common = commonConfig(env);
+  const embedded = common.mode === 'embedded';
   return Object.freeze({
-    common: commonConfig(env),
+    common,
     /** Largest amount one transfer may move, in minor units. */
     transferAmountMax: BigInt(int(env, 'TRANSFER_AMOUNT_MAX', 100_000_000_000)),
     /** Most transfers committed together in one database transaction (group commit). */
     transferGroupSizeMax: int(env, 'TRANSFER_GROUP_SIZE_MAX', 500, 1, 5000),
     /** Groups committing at once; each holds a pool connection (DATABASE_POOL_MAX must be larger). */
-    transferGroupsInFlightMax: int(env, 'TRANSFER_GROUPS_IN_FLIGHT_MAX', 2, 1, 16),
+    transferGroupsInFlightMax: int(env, 'TRANSFER_GROUPS_IN_FLIGHT_MAX', embedded ? 1 : 2, 1, 16),
+    /** Wait before taking a group; on PGlite (one thread) it lets concurrent requests join. */
+    transferGroupLingerMs: int(env, 'TRANSFER_GROUP_LINGER_MS', embedded ? 3 : 0, 0, 100),
     /** Idempotency records live at least this long (never less than 24 hours). */
     idempotencyRetentionHours: int(env, 'IDEMPOTENCY_RETENTION_HOURS', 48, 24, 24 * 365),
     idempotencySweepIntervalMs: int(env, 'IDEMPOTENCY_SWEEP_INTERVAL_MS', 60_000, 1000, 3_600_000),

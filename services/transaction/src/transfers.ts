@@ -223,9 +223,11 @@ export interface TransferServiceOptions {
   groupSizeMax: number;
   /** Groups committing at once: with 2, one prepares while the other waits for its commit. */
   groupsInFlightMax: number;
+  /** Wait before taking a group (embedded mode: lets requests pile up while PGlite holds the thread). */
+  groupLingerMs: number;
 }
 
-export function createTransferService({ db, directory, onCommit, groupSizeMax, groupsInFlightMax }: TransferServiceOptions): TransferService {
+export function createTransferService({ db, directory, onCommit, groupSizeMax, groupsInFlightMax, groupLingerMs }: TransferServiceOptions): TransferService {
   const commit = async (units: Unit[]) => {
     const results = await db.tx((q) => commitGroup(q, units));
     onCommit(results.flat());
@@ -243,7 +245,7 @@ export function createTransferService({ db, directory, onCommit, groupSizeMax, g
       }
       return alone;
     }
-  }, groupSizeMax, groupsInFlightMax);
+  }, groupSizeMax, { concurrency: groupsInFlightMax, lingerMs: groupLingerMs });
 
   const resolve = async (c: TransferCommand): Promise<Resolved> => {
     const from = 'settlement' in c.from ? await directory.settlementAccount(c.currency, c.requestId) : await directory.account(c.from.accountId, c.requestId);
