@@ -147,6 +147,11 @@ function toProblem(error: FastifyError, request: FastifyRequest): ProblemBody {
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return problemBody('validation_failed', error.message);
   }
+  // A client that went away mid-request is not a fault of ours: note it quietly.
+  if (error.name === 'RequestAbortedError' || request.raw.destroyed) {
+    request.log.debug({ err: error.message }, 'client went away');
+    return problemBody('internal_error');
+  }
   request.log.error({ err: error }, 'unhandled error');
   return problemBody('internal_error');
 }
