@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTestInfra, freePorts, type TestInfra } from '@wallet/testkit';
+import { createTestInfra, servicePortsEnv, type TestInfra } from '@wallet/testkit';
 import { startProcesses, type ProcessStack } from '@wallet/launcher';
 import type { Env } from '@wallet/kit';
 
@@ -52,17 +52,6 @@ function kindOf(line: string): string {
   }
 }
 
-async function portsEnv(): Promise<Env> {
-  const [gateway, alias, account, transaction, balance] = await freePorts(5);
-  return {
-    GATEWAY_PORT: String(gateway),
-    ALIAS_PORT: String(alias),
-    ACCOUNT_PORT: String(account),
-    TRANSACTION_PORT: String(transaction),
-    BALANCE_PORT: String(balance),
-  };
-}
-
 function benchEnv(operator: { id: string; secret: string }): Env {
   return {
     OPERATOR_CLIENT_ID: operator.id,
@@ -96,7 +85,7 @@ export async function startRealStack(onCleanup: (stop: () => Promise<void>) => v
   });
   onCleanup(stop);
   const operator = { id: 'bench-operator', secret: randomBytes(18).toString('base64url') };
-  const env: Env = { ...infra.env, ...(await portsEnv()), ...benchEnv(operator) };
+  const env: Env = { ...infra.env, ...(await servicePortsEnv()), ...benchEnv(operator) };
   const logs = new ServiceLogs();
   const processes = await startProcesses({ env, onOutput: (service, line) => logs.add(service, line) });
   started.processes = processes;
@@ -110,7 +99,7 @@ const embeddedServer = fileURLToPath(new URL('../embedded-server.ts', import.met
 export async function startEmbeddedStack(onCleanup: (stop: () => Promise<void>) => void): Promise<BenchStack> {
   const operator = { id: 'bench-operator', secret: randomBytes(18).toString('base64url') };
   const dataDir = mkdtempSync(join(tmpdir(), 'wallet-bench-'));
-  const env: Env = { ...(await portsEnv()), ...benchEnv(operator), BENCH_DATA_DIR: dataDir };
+  const env: Env = { ...(await servicePortsEnv()), ...benchEnv(operator), BENCH_DATA_DIR: dataDir };
   const logs = new ServiceLogs();
   const child: ChildProcess = fork(embeddedServer, [], {
     env: { ...process.env, ...env } as NodeJS.ProcessEnv,

@@ -1,7 +1,7 @@
 // Starts the whole system for system tests: as separate processes on the real infrastructure, or
 // embedded in this process. Either way the tests speak only HTTP to the gateway.
 import { randomBytes } from 'node:crypto';
-import { createTestInfra, freePorts, type TestInfra } from '@wallet/testkit';
+import { createTestInfra, servicePortsEnv, type TestInfra } from '@wallet/testkit';
 import { startEmbedded, startProcesses, type ProcessStack } from '@wallet/launcher';
 import type { Env } from '@wallet/kit';
 
@@ -17,17 +17,6 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-async function portsEnv(): Promise<Env> {
-  const [gateway, alias, account, transaction, balance] = await freePorts(5);
-  return {
-    GATEWAY_PORT: String(gateway),
-    ALIAS_PORT: String(alias),
-    ACCOUNT_PORT: String(account),
-    TRANSACTION_PORT: String(transaction),
-    BALANCE_PORT: String(balance),
-  };
-}
-
 const testLimits: Env = {
   // System tests send many requests from one address; the limits themselves have their own tests.
   RATE_LIMIT_CALLER_MAX: '1000000',
@@ -41,7 +30,7 @@ export async function startRealStack(extraEnv: Env = {}): Promise<Stack> {
   const operator = { id: 'operator-e2e', secret: randomBytes(18).toString('base64url') };
   const env: Env = {
     ...infra.env,
-    ...(await portsEnv()),
+    ...(await servicePortsEnv()),
     ...testLimits,
     OPERATOR_CLIENT_ID: operator.id,
     OPERATOR_CLIENT_SECRET: operator.secret,
@@ -73,7 +62,7 @@ export async function startRealStack(extraEnv: Env = {}): Promise<Stack> {
 export async function startEmbeddedStack(): Promise<Stack> {
   const operator = { id: 'operator-e2e', secret: randomBytes(18).toString('base64url') };
   const stack = await startEmbedded({
-    env: { ...(await portsEnv()), ...testLimits, OPERATOR_CLIENT_ID: operator.id, OPERATOR_CLIENT_SECRET: operator.secret },
+    env: { ...(await servicePortsEnv()), ...testLimits, OPERATOR_CLIENT_ID: operator.id, OPERATOR_CLIENT_SECRET: operator.secret },
   });
   return { mode: 'embedded', gatewayUrl: stack.gatewayUrl, operator, stop: stack.stop };
 }

@@ -143,3 +143,15 @@ export async function freePorts(count: number): Promise<number[]> {
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   return ports;
 }
+
+/** GATEWAY_PORT … BALANCE_PORT set to ports free right now, for a whole stack under test. */
+export async function servicePortsEnv(): Promise<Env> {
+  const [gateway, alias, account, transaction, balance] = await freePorts(5);
+  return {
+    GATEWAY_PORT: String(gateway),
+    ALIAS_PORT: String(alias),
+    ACCOUNT_PORT: String(account),
+    TRANSACTION_PORT: String(transaction),
+    BALANCE_PORT: String(balance),
+  };
+}

@@ -17,6 +17,7 @@ import { createDirectory } from './directory.ts';
 import { accountEventHandler } from './events/account-events.ts';
 import { internalRoutes } from './http/internal.ts';
 import { transferRoutes } from './http/transfers.ts';
+import { statementRoutes } from './http/statement.ts';
 import { createTransferService } from './transfers.ts';
 import { ledgerMetrics } from './metrics.ts';
 import { startIdempotencySweeper } from './jobs/idempotency-sweeper.ts';
@@ -60,6 +61,7 @@ export async function createTransactionService(config: TransactionConfig, infra:
 
   await app.register(transferRoutes({ config, db, verifier, transfers, directory }));
   await app.register(internalRoutes(config, db, verifier));
+  await app.register(statementRoutes(db, verifier, directory));
 
   return {
     name: 'transaction',

@@ -298,6 +298,44 @@ describe('transaction service (ledger)', options, () => {
     assert.deepEqual(left.rows.map((r) => r.key), ['young']);
   });
 
+  test('a statement lists the period with the balance after each entry; opening + entries = closing', async () => {
+    const a = openAccount(randomUUID());
+    const b = openAccount(randomUUID());
+    await deposit(a.id, '1000');
+    const token = await issuer.userToken(a.ownerId);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const from = new Date().toISOString();
+    for (const [amount, description] of [['100', 'rent, March'], ['50', '=cmd()'], ['25', 'plain']] as const) {
+      await call('POST', '/v1/transfers', token, { fromAccountId: a.id, to: { accountId: b.id }, amount, currency: 'USD', description }, randomUUID());
+    }
+    const page = await call('GET', `/v1/accounts/${a.id}/statement?from=${encodeURIComponent(from)}&limit=2`, token);
+    assert.equal(page.status, 200, JSON.stringify(page.body));
+    assert.equal(page.body.openingBalance, '1000');
+    assert.equal(page.body.closingBalance, '825');
+    assert.deepEqual(page.body.entries.map((e: { amount: string; balanceAfter: string }) => [e.amount, e.balanceAfter]), [['-100', '900'], ['-50', '850']]);
+    assert.equal(page.body.entries[0].counterpartyAccountId, b.id);
+    const rest = await call('GET', `/v1/accounts/${a.id}/statement?from=${encodeURIComponent(from)}&limit=2&cursor=${page.body.nextCursor}`, token);
+    const all = [...page.body.entries, ...rest.body.entries];
+    assert.equal(rest.body.nextCursor, null);
+    const sum = all.reduce((total: bigint, e: { amount: string }) => total + BigInt(e.amount), 0n);
+    assert.equal(BigInt(page.body.openingBalance) + sum, BigInt(page.body.closingBalance));
+
+    const csv = await service.app.inject({ method: 'GET', url: `/v1/accounts/${a.id}/statement?from=${encodeURIComponent(from)}&format=csv`, headers: { authorization: `Bearer ${token}` } });
+    assert.equal(csv.statusCode, 200);
+    assert.match(csv.headers['content-type'] as string, /^text\/csv/);
+    assert.equal(csv.headers['x-opening-balance'], '1000');
+    const lines = csv.body.trim().split('\r\n');
+    assert.equal(lines[0], 'sequence,created_at,transfer_id,kind,amount,balance_after,counterparty_account_id,description');
+    assert.equal(lines.length, 4);
+    assert.match(lines[1]!, /,-100,900,.*,"rent, March"$/);
+    assert.match(lines[2]!, /,'=cmd\(\)$/);
+
+    assert.equal((await call('GET', `/v1/accounts/${a.id}/statement`, await issuer.userToken(randomUUID()))).status, 404);
+    assert.equal((await call('GET', `/v1/accounts/${a.id}/statement`, operator)).status, 200);
+    assert.equal((await call('GET', `/v1/accounts/${a.id}/statement?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z`, token)).body.code, 'validation_failed');
+    assert.equal((await call('GET', `/v1/accounts/${a.id}/statement?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`, token)).body.code, 'validation_failed');
+  });
+
   test('transfers list newest first with a cursor; entries serve gap repair', async () => {
     const a = openAccount(randomUUID());
     const b = openAccount(randomUUID());
