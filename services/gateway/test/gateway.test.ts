@@ -87,6 +87,8 @@ describe('gateway', { concurrency: false, ...(await needsInfra()) }, () => {
       ['DELETE', '/v1/me/aliases/ana%40example.com', 'alias', true],
       ['GET', '/v1/accounts/3f1c/balance', 'balance', true],
       ['GET', '/v1/accounts/3f1c/balance/history?limit=5', 'balance', true],
+      ['GET', '/v1/accounts/3f1c/statement?format=csv', 'transaction', true],
+      ['POST', '/v1/transfers/batch', 'transaction', true],
       ['GET', '/v1/accounts', 'account', true],
       ['POST', '/v1/accounts', 'account', true],
       ['GET', '/v1/accounts/3f1c', 'account', true],
