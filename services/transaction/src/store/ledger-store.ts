@@ -123,6 +123,7 @@ export async function writeGroup(q: Queryable, w: GroupWrite): Promise<void> {
        FROM unnest($20::text[], $21::text[], $22::int[], $23::json[]) AS o(caller, key, status, body)
        WHERE i.caller = o.caller AND i.key = o.key),
      o AS (
+       -- the kit's outbox table (appendOutbox), written here to keep the group to one statement
        INSERT INTO ${S}.outbox (event) SELECT unnest($24::jsonb[]))
      SELECT count(*)::bigint AS balances FROM b`,
     [
@@ -268,10 +269,4 @@ export async function claimIdempotency(q: Queryable, claims: readonly (Idempoten
     [claims.map((c) => c.caller), claims.map((c) => c.key), claims.map((c) => c.fingerprint)],
   );
   return rows;
-}
-
-/** Ledger-wide totals per currency: the sum of all balances is zero (double entry). */
-export async function totalsByCurrency(q: Queryable): Promise<{ currency: string; total: bigint }[]> {
-  const { rows } = await q.query<{ currency: string; total: bigint }>(`SELECT currency, sum(balance)::bigint AS total FROM ${S}.accounts GROUP BY currency`);
-  return rows.map((r) => ({ currency: r.currency.trim(), total: r.total }));
 }
