@@ -51,6 +51,9 @@ export interface TransactionCreated {
     amount: string;
     currency: string;
     description: string | null;
+    /** Absent on events written before references existed. */
+    reference?: string | null;
+    metadata?: Record<string, string>;
     createdAt: string;
   };
   entries: LedgerEntry[];

@@ -13,6 +13,18 @@ export const CurrencyCode = Type.String({ pattern: '^[A-Z]{3}$', description: 'I
 
 export const Uuid = Type.String({ format: 'uuid' });
 
+/** A client's own identifier for a transfer (an order or invoice number); filterable. */
+export const Reference = Type.String({ minLength: 1, maxLength: 100, description: "The client's own reference, e.g. an invoice number" });
+
+/** Free key/value pairs kept with a transfer: at most 20 keys of ≤ 40 characters, values ≤ 500. */
+export const Metadata = Type.Unsafe<Record<string, string>>({
+  type: 'object',
+  maxProperties: 20,
+  propertyNames: { minLength: 1, maxLength: 40 },
+  additionalProperties: { type: 'string', maxLength: 500 },
+  description: 'At most 20 keys of 1–40 characters; string values of at most 500 characters',
+});
+
 export const Problem = Type.Object(
   {
     type: Type.String(),
@@ -58,6 +70,8 @@ export const Transfer = Type.Object({
   amount: AmountString,
   currency: CurrencyCode,
   description: Type.Union([Type.String(), Type.Null()]),
+  reference: Type.Union([Type.String(), Type.Null()]),
+  metadata: Metadata,
   createdAt: Type.String({ format: 'date-time' }),
   /** The source account after this transfer, shown to its owner and operators only:
    *  lets the sender see the new balance at once (read-your-writes). */

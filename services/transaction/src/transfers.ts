@@ -43,6 +43,8 @@ export interface TransferCommand {
   amount: bigint;
   currency: string;
   description: string | null;
+  reference: string | null;
+  metadata: Record<string, string>;
   requestId?: string;
 }
 
@@ -80,6 +82,8 @@ export function transferJson(t: StoredTransfer, showSource: boolean): Transfer {
     amount: t.amount.toString(),
     currency: t.currency,
     description: t.description,
+    reference: t.reference,
+    metadata: t.metadata,
     createdAt: t.createdAt.toISOString(),
     ...(showSource ? { source: { accountId: t.fromAccountId, balanceAfter: t.sourceBalanceAfter.toString(), sequence: t.sourceSequence.toString() } } : {}),
   };
@@ -96,6 +100,8 @@ function transactionCreated(t: TransferRecord, postings: readonly Posting[]): Ev
       amount: t.amount.toString(),
       currency: t.currency,
       description: t.description,
+      reference: t.reference,
+      metadata: t.metadata,
       createdAt,
     },
     entries: postings.map((p) => ({
@@ -173,6 +179,8 @@ async function commitGroup(q: Queryable, units: readonly Unit[]): Promise<Settle
         amount: c.amount,
         currency: c.currency,
         description: c.description,
+        reference: c.reference,
+        metadata: c.metadata,
         initiatedBy: c.caller.subject,
         createdAt: now,
       };

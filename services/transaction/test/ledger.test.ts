@@ -336,6 +336,32 @@ describe('transaction service (ledger)', options, () => {
     assert.equal((await call('GET', `/v1/accounts/${a.id}/statement?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`, token)).body.code, 'validation_failed');
   });
 
+  test('transfers carry a reference and metadata, returned everywhere and filterable by reference', async () => {
+    const a = openAccount(randomUUID());
+    const b = openAccount(randomUUID());
+    await deposit(a.id, '100');
+    const token = await issuer.userToken(a.ownerId);
+    const base = { fromAccountId: a.id, to: { accountId: b.id }, amount: '5', currency: 'USD' };
+    const sent = await call('POST', '/v1/transfers', token, { ...base, reference: 'INV-42', metadata: { order: '9001', channel: 'web' } }, randomUUID());
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
+    assert.equal(sent.body.reference, 'INV-42');
+    assert.deepEqual(sent.body.metadata, { order: '9001', channel: 'web' });
+    await call('POST', '/v1/transfers', token, base, randomUUID());
+    const got = await call('GET', `/v1/transfers/${sent.body.id}`, token);
+    assert.deepEqual([got.body.reference, got.body.metadata], ['INV-42', { order: '9001', channel: 'web' }]);
+    const found = await call('GET', `/v1/transfers?accountId=${a.id}&reference=INV-42`, token);
+    assert.deepEqual(found.body.items.map((t: { id: string }) => t.id), [sent.body.id]);
+    const plain = (await call('GET', `/v1/transfers?accountId=${a.id}`, token)).body.items[0];
+    assert.deepEqual([plain.reference, plain.metadata], [null, {}]);
+    const tooMany = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v']));
+    for (const metadata of [tooMany, { ['k'.repeat(41)]: 'v' }, { k: 'v'.repeat(501) }, { k: 5 }, { '': 'v' }]) {
+      const r = await call('POST', '/v1/transfers', token, { ...base, metadata }, randomUUID());
+      assert.equal(r.status, 400, JSON.stringify(metadata).slice(0, 60));
+    }
+    assert.equal((await call('POST', '/v1/transfers', token, { ...base, reference: 'x'.repeat(101) }, randomUUID())).status, 400);
+    assert.equal(await balanceOf(a.id), 90n);
+  });
+
   test('transfers list newest first with a cursor; entries serve gap repair', async () => {
     const a = openAccount(randomUUID());
     const b = openAccount(randomUUID());

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { AmountString, CurrencyCode, Transfer, Uuid, problems } from '@wallet/contracts';
+import { AmountString, CurrencyCode, Metadata, Reference, Transfer, Uuid, problems } from '@wallet/contracts';
 
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ description: 'Required. 1–255 visible ASCII characters; the same key with the same request returns the same result and moves money once.' })),
@@ -19,6 +19,8 @@ const TransferFields = {
     amount: AmountString,
     currency: CurrencyCode,
     description: Description,
+    reference: Type.Optional(Reference),
+    metadata: Type.Optional(Metadata),
 };
 
 export const TransferBody = Type.Object(TransferFields, { additionalProperties: false });
@@ -48,7 +50,7 @@ export const BatchResult = Type.Object({
 });
 
 export const MovementBody = Type.Object(
-  { accountId: Uuid, amount: AmountString, currency: CurrencyCode, description: Description },
+  { accountId: Uuid, amount: AmountString, currency: CurrencyCode, description: Description, reference: Type.Optional(Reference), metadata: Type.Optional(Metadata) },
   { additionalProperties: false },
 );
 
@@ -59,6 +61,7 @@ export const TransferList = Type.Object({ items: Type.Array(Transfer), nextCurso
 export const ListQuery = Type.Object({
   accountId: Uuid,
   cursor: Type.Optional(Type.String({ maxLength: 40, pattern: '^[0-9]+$' })),
+  reference: Type.Optional(Reference),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
 });
 

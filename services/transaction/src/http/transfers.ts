@@ -39,7 +39,15 @@ function amountOf(text: string, max: bigint): bigint {
   return amount;
 }
 
-type TransferInput = { fromAccountId: string; to: { accountId?: string; alias?: string }; amount: string; currency: string; description?: string };
+type TransferInput = {
+  fromAccountId: string;
+  to: { accountId?: string; alias?: string };
+  amount: string;
+  currency: string;
+  description?: string;
+  reference?: string;
+  metadata?: Record<string, string>;
+};
 
 function transferCommand(request: FastifyRequest, body: TransferInput, key: string, fingerprint: string, max: bigint): TransferCommand {
   return {
@@ -52,6 +60,8 @@ function transferCommand(request: FastifyRequest, body: TransferInput, key: stri
     amount: amountOf(body.amount, max),
     currency: body.currency,
     description: body.description ?? null,
+    reference: body.reference ?? null,
+    metadata: body.metadata ?? {},
     requestId: request.id,
   };
 }
@@ -113,7 +123,8 @@ export function transferRoutes({ config, db, verifier, transfers, directory }: D
       },
     );
 
-    const movement = (kind: 'deposit' | 'withdrawal') => async (request: FastifyRequest<{ Body: { accountId: string; amount: string; currency: string; description?: string } }>, reply: FastifyReply) => {
+    type MovementInput = { accountId: string; amount: string; currency: string; description?: string; reference?: string; metadata?: Record<string, string> };
+    const movement = (kind: 'deposit' | 'withdrawal') => async (request: FastifyRequest<{ Body: MovementInput }>, reply: FastifyReply) => {
       const body = request.body;
       const account = { accountId: body.accountId };
       const command: TransferCommand = {
@@ -126,6 +137,8 @@ export function transferRoutes({ config, db, verifier, transfers, directory }: D
         amount: amountOf(body.amount, config.transferAmountMax),
         currency: body.currency,
         description: body.description ?? null,
+        reference: body.reference ?? null,
+        metadata: body.metadata ?? {},
         requestId: request.id,
       };
       return send(reply, await transfers.execute(command));
@@ -151,10 +164,10 @@ export function transferRoutes({ config, db, verifier, transfers, directory }: D
       { schema: { summary: "An account's transfers, newest first", tags: ['transfers'], security: [{ bearer: [] }], querystring: ListQuery, response: { 200: TransferList, ...problems(400, 401, 404) } } },
       async (request) => {
         const caller = callerOf(request);
-        const { accountId, cursor, limit = 20 } = request.query;
+        const { accountId, cursor, limit = 20, reference } = request.query;
         const account = await directory.account(accountId, request.id);
         if (account.ownerId !== caller.subject && !isOperator(caller)) throw new ProblemError('account_not_found');
-        const page = await listTransfers(db, accountId, cursor === undefined ? null : BigInt(cursor), Math.min(limit, config.pageSizeMax));
+        const page = await listTransfers(db, accountId, cursor === undefined ? null : BigInt(cursor), Math.min(limit, config.pageSizeMax), reference ?? null);
         const last = page.at(-1);
         return {
           items: page.map((p) => transferJson(p.transfer, p.transfer.fromAccountId === accountId)),

@@ -70,6 +70,8 @@ export interface TransferRecord {
   amount: bigint;
   currency: string;
   description: string | null;
+  reference: string | null;
+  metadata: Record<string, string>;
   initiatedBy: string;
   createdAt: Date;
 }
@@ -109,10 +111,10 @@ export async function writeGroup(q: Queryable, w: GroupWrite): Promise<void> {
        FROM unnest($2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[]) AS c(id, balance, sequence, sequence_before)
        WHERE a.id = c.id AND a.sequence = c.sequence_before RETURNING 1),
      t AS (
-       INSERT INTO ${S}.transfers (id, kind, from_account_id, to_account_id, amount, currency, description, initiated_by, created_at)
-       SELECT id, kind, f, t, amount, currency, description, initiated_by, $1
-       FROM unnest($6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::bigint[], $11::text[], $12::text[], $13::text[])
-         AS x(id, kind, f, t, amount, currency, description, initiated_by)),
+       INSERT INTO ${S}.transfers (id, kind, from_account_id, to_account_id, amount, currency, description, initiated_by, created_at, reference, metadata)
+       SELECT id, kind, f, t, amount, currency, description, initiated_by, $1, reference, metadata
+       FROM unnest($6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::bigint[], $11::text[], $12::text[], $13::text[], $25::text[], $26::json[])
+         AS x(id, kind, f, t, amount, currency, description, initiated_by, reference, metadata)),
      e AS (
        INSERT INTO ${S}.entries (account_id, sequence, transfer_id, amount, balance_after, currency, created_at)
        SELECT account_id, sequence, transfer_id, amount, balance_after, currency, $1
@@ -151,6 +153,8 @@ export async function writeGroup(q: Queryable, w: GroupWrite): Promise<void> {
       w.outcomes.map((o) => o.status),
       w.outcomes.map((o) => JSON.stringify(o.body)),
       w.events.map((e) => JSON.stringify(e)),
+      w.transfers.map((t) => t.reference),
+      w.transfers.map((t) => JSON.stringify(t.metadata)),
     ],
   );
   const updated = Number(rows[0]?.balances ?? 0n);
@@ -171,6 +175,8 @@ interface TransferRow {
   amount: bigint;
   currency: string;
   description: string | null;
+  reference: string | null;
+  metadata: Record<string, string>;
   initiated_by: string;
   created_at: Date;
   source_balance_after: bigint;
@@ -178,7 +184,7 @@ interface TransferRow {
 }
 
 const transferSelect = `
-  SELECT t.id, t.kind, t.from_account_id, t.to_account_id, t.amount, t.currency, t.description, t.initiated_by, t.created_at,
+  SELECT t.id, t.kind, t.from_account_id, t.to_account_id, t.amount, t.currency, t.description, t.reference, t.metadata, t.initiated_by, t.created_at,
          s.balance_after AS source_balance_after, s.sequence AS source_sequence
   FROM ${S}.transfers t
   JOIN ${S}.entries s ON s.transfer_id = t.id AND s.account_id = t.from_account_id`;
@@ -191,6 +197,8 @@ const toTransfer = (r: TransferRow): StoredTransfer => ({
   amount: r.amount,
   currency: r.currency.trim(),
   description: r.description,
+  reference: r.reference,
+  metadata: r.metadata,
   initiatedBy: r.initiated_by,
   createdAt: r.created_at,
   sourceBalanceAfter: r.source_balance_after,
@@ -203,13 +211,13 @@ export async function getTransfer(q: Queryable, id: string): Promise<StoredTrans
 }
 
 /** An account's transfers, newest first, paged by the account's entry sequence. */
-export async function listTransfers(q: Queryable, accountId: string, beforeSequence: bigint | null, limit: number) {
+export async function listTransfers(q: Queryable, accountId: string, beforeSequence: bigint | null, limit: number, reference: string | null = null) {
   const { rows } = await q.query<TransferRow & { entry_sequence: bigint }>(
     `SELECT x.*, e.sequence AS entry_sequence FROM ${S}.entries e
      JOIN LATERAL (${transferSelect} WHERE t.id = e.transfer_id) x ON true
-     WHERE e.account_id = $1 AND ($2::bigint IS NULL OR e.sequence < $2)
+     WHERE e.account_id = $1 AND ($2::bigint IS NULL OR e.sequence < $2) AND ($4::text IS NULL OR x.reference = $4)
      ORDER BY e.sequence DESC LIMIT $3`,
-    [accountId, beforeSequence, limit],
+    [accountId, beforeSequence, limit, reference],
   );
   return rows.map((r) => ({ transfer: toTransfer(r), entrySequence: r.entry_sequence }));
 }
