@@ -47,15 +47,24 @@ export const Account = Type.Object({
   type: Type.Union([Type.Literal('user'), Type.Literal('settlement')]),
   status: AccountStatusSchema,
   overdraftLimit: Type.String(),
+  /** The limits tier of the transfer policy. */
+  tier: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
 });
 export type Account = Static<typeof Account>;
 
+export const Tier = Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$', description: 'A limits tier of the transfer policy', examples: ['standard'] });
+
 export const Balance = Type.Object({
   accountId: Uuid,
   currency: CurrencyCode,
-  available: SignedAmountString,
+  /** Settled money: the sum of the account's entries. */
+  posted: SignedAmountString,
+  /** Reserved by pending holds out of this account. */
   pending: SignedAmountString,
+  /** What the account can spend now: posted − pending + overdraft limit (settlement accounts: posted − pending). */
+  available: SignedAmountString,
+  overdraftLimit: Type.String({ pattern: '^[0-9]{1,19}$' }),
   sequence: Type.String({ pattern: '^[0-9]+$' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
@@ -63,7 +72,7 @@ export type Balance = Static<typeof Balance>;
 
 export const Transfer = Type.Object({
   id: Uuid,
-  kind: Type.Union([Type.Literal('transfer'), Type.Literal('deposit'), Type.Literal('withdrawal')]),
+  kind: Type.Union([Type.Literal('transfer'), Type.Literal('deposit'), Type.Literal('withdrawal'), Type.Literal('capture'), Type.Literal('reversal')]),
   status: Type.Literal('completed'),
   fromAccountId: Uuid,
   toAccountId: Uuid,
@@ -72,12 +81,37 @@ export const Transfer = Type.Object({
   description: Type.Union([Type.String(), Type.Null()]),
   reference: Type.Union([Type.String(), Type.Null()]),
   metadata: Metadata,
+  /** For a capture: the hold it posts. */
+  holdId: Type.Union([Uuid, Type.Null()]),
+  /** For a reversal: the transfer it returns money against. */
+  reversalOf: Type.Union([Uuid, Type.Null()]),
+  /** How much of this transfer has been reversed so far. */
+  reversedAmount: Type.String({ pattern: '^[0-9]{1,19}$' }),
   createdAt: Type.String({ format: 'date-time' }),
   /** The source account after this transfer, shown to its owner and operators only:
    *  lets the sender see the new balance at once (read-your-writes). */
   source: Type.Optional(Type.Object({ accountId: Uuid, balanceAfter: SignedAmountString, sequence: Type.String() })),
 });
 export type Transfer = Static<typeof Transfer>;
+
+export const Hold = Type.Object({
+  id: Uuid,
+  status: Type.Union([Type.Literal('pending'), Type.Literal('posted'), Type.Literal('voided'), Type.Literal('expired')]),
+  fromAccountId: Uuid,
+  toAccountId: Uuid,
+  amount: AmountString,
+  postedAmount: Type.String({ pattern: '^[0-9]{1,19}$', description: 'Captured when posted; "0" otherwise' }),
+  currency: CurrencyCode,
+  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  description: Type.Union([Type.String(), Type.Null()]),
+  reference: Type.Union([Type.String(), Type.Null()]),
+  metadata: Metadata,
+  createdAt: Type.String({ format: 'date-time' }),
+  finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  /** The capture transfer, once posted. */
+  transferId: Type.Union([Uuid, Type.Null()]),
+});
+export type Hold = Static<typeof Hold>;
 
 /** Problem responses to list on a route, for the OpenAPI docs. */
 export function problems(...statuses: number[]) {
