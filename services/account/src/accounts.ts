@@ -4,15 +4,18 @@ import { randomUUID } from 'node:crypto';
 import { appendOutbox, ProblemError, type Db } from '@wallet/kit';
 import {
   canView,
+  changeLimits,
   changeStatus,
   isUuid,
   openUserAccount,
+  parseOverdraftLimit,
   settlementAccount,
   type AccountRecord,
   type Decision,
+  type LimitsRequest,
   type SettableStatus,
 } from './domain/account.ts';
-import { accountOpened, accountStatusChanged } from './events/account-events.ts';
+import { accountLimitsChanged, accountOpened, accountStatusChanged } from './events/account-events.ts';
 import * as store from './store/accounts.ts';
 
 export interface Viewer {
@@ -28,6 +31,8 @@ export interface Accounts {
   /** Any account, for other services. */
   get(id: string): Promise<AccountRecord>;
   setStatus(id: string, target: SettableStatus): Promise<AccountRecord>;
+  /** Operators: the overdraft limit (minor units, digit string) and/or the limits tier. */
+  setLimits(id: string, request: { overdraftLimit?: string; tier?: string }): Promise<AccountRecord>;
   settlement(currency: string): Promise<{ account: AccountRecord; created: boolean }>;
 }
 
@@ -89,6 +94,26 @@ export function createAccounts({ db, accountsPerUserMax, wakeRelay }: AccountsDe
         await store.updateStatus(q, id, change.account.status, now);
         await appendOutbox(q, store.SCHEMA, [accountStatusChanged(change.account, change.previousStatus, now)]);
         return { account: change.account, changed: true };
+      });
+      if (changed) wakeRelay();
+      return account;
+    },
+
+    async setLimits(id, { overdraftLimit, tier }) {
+      // The body is checked before the account is looked up, as the route schema already does.
+      const requested: LimitsRequest = {};
+      if (overdraftLimit !== undefined) requested.overdraftLimit = decided(parseOverdraftLimit(overdraftLimit));
+      if (tier !== undefined) requested.tier = tier;
+      if (!isUuid(id)) throw notFound();
+      const { account, changed } = await db.tx(async (q) => {
+        const current = await store.findAccount(q, id, { forUpdate: true });
+        if (!current) throw notFound();
+        const change = decided(changeLimits(current, requested));
+        if (!change.changed) return change;
+        const now = new Date();
+        await store.updateLimits(q, id, change.account.overdraftLimit, change.account.tier, now);
+        await appendOutbox(q, store.SCHEMA, [accountLimitsChanged(change.account, now)]);
+        return change;
       });
       if (changed) wakeRelay();
       return account;

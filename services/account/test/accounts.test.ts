@@ -45,6 +45,7 @@ describe('account service', await needsInfra(), () => {
     assert.equal(usd.body.type, 'user');
     assert.equal(usd.body.status, 'active');
     assert.equal(usd.body.overdraftLimit, '0');
+    assert.equal(usd.body.tier, 'standard');
     assert.match(usd.body.id, /^[0-9a-f-]{36}$/);
     assert.ok(Math.abs(Date.parse(usd.body.createdAt) - Date.now()) < 60_000);
 
@@ -66,8 +67,9 @@ describe('account service', await needsInfra(), () => {
     const listedByOperator = await h.call('GET', `/v1/accounts?ownerId=${ana.id}`, operator);
     assert.deepEqual(listedByOperator.body.items, [usd.body, eur.body]);
 
-    const stored = await infra.db.query<{ overdraft_limit: bigint }>('SELECT overdraft_limit FROM account.accounts WHERE id = $1', [usd.body.id]);
+    const stored = await infra.db.query<{ overdraft_limit: bigint; tier: string }>('SELECT overdraft_limit, tier FROM account.accounts WHERE id = $1', [usd.body.id]);
     assert.equal(stored.rows[0]?.overdraft_limit, 0n);
+    assert.equal(stored.rows[0]?.tier, 'standard');
   });
 
   test('account.opened reaches the RabbitMQ bus through the outbox', async () => {
@@ -87,6 +89,7 @@ describe('account service', await needsInfra(), () => {
       status: 'active',
       name: 'Tokyo',
       overdraftLimit: '0',
+      tier: 'standard',
       createdAt: opened.body.createdAt,
     });
     await eventually(async () => ((await infra.db.query('SELECT 1 FROM account.outbox')).rowCount === 0 ? true : undefined), 5000, 'an empty outbox');

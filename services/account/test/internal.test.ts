@@ -41,6 +41,13 @@ describe('account service internal routes', await needsInfra(), () => {
     const found = await h.call('GET', `/internal/accounts/${account.id}`, service);
     assert.equal(found.status, 200);
     assert.deepEqual(found.body, account);
+    assert.equal(found.body.tier, 'standard');
+
+    // The transaction service reads the overdraft limit and the tier from here on a cache miss.
+    const changed = await h.call('PUT', `/v1/accounts/${account.id}/limits`, operator, { overdraftLimit: '2500', tier: 'premium' });
+    assert.equal(changed.status, 200);
+    const after = await h.call('GET', `/internal/accounts/${account.id}`, service);
+    assert.deepEqual(after.body, { ...account, overdraftLimit: '2500', tier: 'premium' });
 
     for (const id of [randomUUID(), 'not-a-uuid']) {
       const missing = await h.call('GET', `/internal/accounts/${id}`, service);
@@ -72,6 +79,7 @@ describe('account service internal routes', await needsInfra(), () => {
     assert.equal(account.status, 'active');
     assert.equal(account.currency, 'USD');
     assert.equal(account.overdraftLimit, '9223372036854775807');
+    assert.equal(account.tier, 'standard');
 
     const { rows } = await infra.db.query<{ id: string }>(`SELECT id FROM account.accounts WHERE type = 'settlement' AND currency = 'USD'`);
     assert.deepEqual(rows.map((r) => r.id), [account.id]);
@@ -86,6 +94,7 @@ describe('account service internal routes', await needsInfra(), () => {
     const events = openedEvents(h.events, account.id);
     assert.equal(events.length, 1);
     assert.equal((events[0]?.data as { type: string }).type, 'settlement');
+    assert.equal((events[0]?.data as { tier: string }).tier, 'standard');
   });
 
   test('each currency has its own settlement account; bad currencies are refused', async () => {

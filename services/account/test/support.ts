@@ -64,3 +64,6 @@ export const openedEvents = (events: EventEnvelope[], accountId: string) =>
 
 export const statusEvents = (events: EventEnvelope[], accountId: string) =>
   events.filter((e) => e.type === 'account.status_changed' && (e.data as { accountId?: string }).accountId === accountId);
+
+export const limitsEvents = (events: EventEnvelope[], accountId: string) =>
+  events.filter((e) => e.type === 'account.limits_changed' && (e.data as { accountId?: string }).accountId === accountId);

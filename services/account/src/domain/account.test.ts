@@ -3,9 +3,11 @@ import { describe, test } from 'node:test';
 import {
   accountName,
   canView,
+  changeLimits,
   changeStatus,
   isUuid,
   openUserAccount,
+  parseOverdraftLimit,
   SETTLEMENT_OVERDRAFT_LIMIT,
   settlementAccount,
   toAccount,
@@ -70,6 +72,7 @@ describe('openUserAccount', () => {
       type: 'user',
       status: 'active',
       overdraftLimit: 0n,
+      tier: 'standard',
       createdAt: now,
     });
   });
@@ -100,6 +103,7 @@ describe('settlementAccount', () => {
     assert.equal(account.name, 'USD settlement');
     assert.equal(account.overdraftLimit, SETTLEMENT_OVERDRAFT_LIMIT);
     assert.equal(SETTLEMENT_OVERDRAFT_LIMIT, 2n ** 63n - 1n);
+    assert.equal(account.tier, 'standard');
   });
 
   test('refuses unsupported currencies', () => {
@@ -137,6 +141,62 @@ describe('changeStatus', () => {
   });
 });
 
+describe('parseOverdraftLimit', () => {
+  test('reads 0 up to the bigint maximum, exactly', () => {
+    assert.equal(value(parseOverdraftLimit('0')), 0n);
+    assert.equal(value(parseOverdraftLimit('50000')), 50000n);
+    assert.equal(value(parseOverdraftLimit('9223372036854775807')), 2n ** 63n - 1n);
+  });
+
+  test('refuses anything else', () => {
+    for (const text of ['', '-1', '1.5', '01', '00', ' 1', '1 ', '1e3', '0x10', '+1', '9223372036854775808', '99999999999999999999']) {
+      const r = refusal(parseOverdraftLimit(text));
+      assert.equal(r.code, 'validation_failed', text);
+      assert.equal(r.field, 'body/overdraftLimit', text);
+    }
+  });
+});
+
+describe('changeLimits', () => {
+  const user = () => accountIn('active');
+  const settlement = () => value(settlementAccount({ id, currencyCode: 'USD', now }));
+
+  test('sets either field or both; the other stays', () => {
+    assert.deepEqual(value(changeLimits(user(), { overdraftLimit: 5000n })), { changed: true, account: { ...user(), overdraftLimit: 5000n } });
+    assert.deepEqual(value(changeLimits(user(), { tier: 'premium' })), { changed: true, account: { ...user(), tier: 'premium' } });
+    assert.deepEqual(value(changeLimits(user(), { overdraftLimit: 1n, tier: 'vip' })), {
+      changed: true,
+      account: { ...user(), overdraftLimit: 1n, tier: 'vip' },
+    });
+  });
+
+  test('reports no change when the values are the current ones', () => {
+    assert.deepEqual(value(changeLimits(user(), { overdraftLimit: 0n, tier: 'standard' })), { changed: false, account: user() });
+    assert.deepEqual(value(changeLimits(user(), {})), { changed: false, account: user() });
+  });
+
+  test('a settlement account takes a tier, never an overdraft limit', () => {
+    assert.deepEqual(value(changeLimits(settlement(), { tier: 'house' })), { changed: true, account: { ...settlement(), tier: 'house' } });
+    for (const overdraftLimit of [0n, 100n, SETTLEMENT_OVERDRAFT_LIMIT]) {
+      assert.equal(refusal(changeLimits(settlement(), { overdraftLimit, tier: 'house' })).code, 'account_not_adjustable');
+    }
+  });
+
+  test('refuses limits out of range and malformed tiers', () => {
+    for (const overdraftLimit of [-1n, 2n ** 63n]) {
+      assert.equal(refusal(changeLimits(user(), { overdraftLimit })).field, 'body/overdraftLimit');
+    }
+    for (const tier of ['', 'Gold', '1a', 'a b', 'a'.repeat(33)]) assert.equal(refusal(changeLimits(user(), { tier })).field, 'body/tier', tier);
+    assert.equal(value(changeLimits(user(), { tier: `a${'-_9'.repeat(10)}z` })).changed, true);
+  });
+
+  test('does not mutate its input', () => {
+    const account = user();
+    changeLimits(account, { overdraftLimit: 9n, tier: 'vip' });
+    assert.deepEqual(account, user());
+  });
+});
+
 describe('visibility and views', () => {
   test('owners and operators see an account, others do not', () => {
     const account = accountIn('active');
@@ -154,6 +214,7 @@ describe('visibility and views', () => {
   test('toAccount carries amounts as digit strings and times as ISO text', () => {
     const view = toAccount(value(settlementAccount({ id, currencyCode: 'BHD', now })));
     assert.equal(view.overdraftLimit, '9223372036854775807');
+    assert.equal(view.tier, 'standard');
     assert.equal(view.createdAt, '2026-01-02T03:04:05.000Z');
   });
 });

@@ -1,14 +1,17 @@
-// Pure decisions about accounts: what may be opened, and which status changes are allowed.
+// Pure decisions about accounts: what may be opened, and which status and limits changes are allowed.
 // Inputs in, a record or a refusal out; the caller stores the result in one transaction.
-import type { Account, AccountStatus, AccountType } from '@wallet/contracts';
+import { Tier, type Account, type AccountStatus, type AccountType } from '@wallet/contracts';
 import type { ProblemCode } from '@wallet/kit';
 import { AMOUNT_MAX, currency } from '@wallet/money';
+import { Value } from 'typebox/value';
 
 export const NAME_LENGTH_MAX = 60;
 /** Owner of the system (settlement) accounts. */
 export const SYSTEM_OWNER = 'system';
 /** Settlement accounts may go below zero without bound: they mirror money entering and leaving. */
 export const SETTLEMENT_OVERDRAFT_LIMIT = AMOUNT_MAX;
+/** The limits tier every account starts in. */
+export const DEFAULT_TIER = 'standard';
 
 export interface AccountRecord {
   id: string;
@@ -19,6 +22,8 @@ export interface AccountRecord {
   status: AccountStatus;
   /** Minor units below zero the account may go. */
   overdraftLimit: bigint;
+  /** The limits tier the transfer policy applies to the account. */
+  tier: string;
   createdAt: Date;
 }
 
@@ -82,6 +87,7 @@ export function openUserAccount(input: OpenUserAccountInput): Decision<AccountRe
       type: 'user',
       status: 'active',
       overdraftLimit: 0n,
+      tier: DEFAULT_TIER,
       createdAt: input.now,
     },
   };
@@ -99,6 +105,7 @@ export function settlementAccount(input: { id: string; currencyCode: string; now
       type: 'settlement',
       status: 'active',
       overdraftLimit: SETTLEMENT_OVERDRAFT_LIMIT,
+      tier: DEFAULT_TIER,
       createdAt: input.now,
     },
   };
@@ -115,6 +122,48 @@ export function changeStatus(account: AccountRecord, target: SettableStatus): De
   return { ok: true, value: { changed: true, account: { ...account, status: target }, previousStatus: account.status } };
 }
 
+/** An overdraft limit as an operator sends it: a digit string of minor units, 0 up to the bigint maximum. */
+export const OVERDRAFT_LIMIT_PATTERN = '^(0|[1-9][0-9]{0,18})$';
+const overdraftLimitRegex = new RegExp(OVERDRAFT_LIMIT_PATTERN);
+
+export function parseOverdraftLimit(text: string): Decision<bigint> {
+  if (!overdraftLimitRegex.test(text)) {
+    return refuse('validation_failed', 'The overdraft limit must be a whole number of minor units, as a string of digits', 'body/overdraftLimit');
+  }
+  const value = BigInt(text);
+  if (value > AMOUNT_MAX) return refuse('validation_failed', `The overdraft limit must be at most ${AMOUNT_MAX}`, 'body/overdraftLimit');
+  return { ok: true, value };
+}
+
+/** What an operator asks to change; an absent field stays as it is. */
+export interface LimitsRequest {
+  overdraftLimit?: bigint;
+  tier?: string;
+}
+
+export type LimitsChange = { changed: boolean; account: AccountRecord };
+
+/**
+ * Sets an account's overdraft limit and/or limits tier. Settlement accounts are unbounded below
+ * zero by design: they take a tier but never an overdraft limit (not even their current one).
+ */
+export function changeLimits(account: AccountRecord, request: LimitsRequest): Decision<LimitsChange> {
+  const { overdraftLimit = account.overdraftLimit, tier = account.tier } = request;
+  if (request.overdraftLimit !== undefined) {
+    if (overdraftLimit < 0n || overdraftLimit > AMOUNT_MAX) {
+      return refuse('validation_failed', `The overdraft limit must be between 0 and ${AMOUNT_MAX}`, 'body/overdraftLimit');
+    }
+    if (account.type === 'settlement') {
+      return refuse('account_not_adjustable', 'A settlement account is unbounded below zero: its overdraft limit cannot be set, only its tier');
+    }
+  }
+  if (request.tier !== undefined && !Value.Check(Tier, tier)) {
+    return refuse('validation_failed', 'The tier must be 1 to 32 lowercase letters, digits, "_" or "-", starting with a letter', 'body/tier');
+  }
+  if (overdraftLimit === account.overdraftLimit && tier === account.tier) return { ok: true, value: { changed: false, account } };
+  return { ok: true, value: { changed: true, account: { ...account, overdraftLimit, tier } } };
+}
+
 /** What a viewer may see: the owner sees their own accounts, an operator sees every account. */
 export function canView(account: AccountRecord, viewer: { subject: string; operator: boolean }): boolean {
   return viewer.operator || account.ownerId === viewer.subject;
@@ -129,6 +178,7 @@ export function toAccount(record: AccountRecord): Account {
     type: record.type,
     status: record.status,
     overdraftLimit: record.overdraftLimit.toString(),
+    tier: record.tier,
     createdAt: record.createdAt.toISOString(),
   };
 }

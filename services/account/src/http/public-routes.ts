@@ -1,9 +1,9 @@
-// Public routes: people open and read their own accounts; operators read any and freeze them.
+// Public routes: people open and read their own accounts; operators read any, freeze them and set their limits.
 import { Account, problems } from '@wallet/contracts';
 import { authenticate, callerOf, hasScope, isOperator, ProblemError, requireScope, scopes, type App, type Caller, type TokenVerifier } from '@wallet/kit';
 import type { Accounts } from '../accounts.ts';
 import { toAccount } from '../domain/account.ts';
-import { AccountIdParams, AccountList, ListAccountsQuery, OpenAccountBody } from './schemas.ts';
+import { AccountIdParams, AccountList, ListAccountsQuery, OpenAccountBody, SetLimitsBody } from './schemas.ts';
 
 export interface RouteDeps {
   accounts: Accounts;
@@ -97,6 +97,24 @@ export function publicRoutes({ accounts, verifier }: RouteDeps) {
           async (request) => toAccount(await accounts.setStatus(request.params.id, target)),
         );
       }
+
+      operator.put(
+        '/v1/accounts/:id/limits',
+        {
+          schema: {
+            summary: "Set an account's overdraft limit and/or limits tier (operators)",
+            description:
+              'Answers the account as it now stands and publishes `account.limits_changed` when something changed. ' +
+              'Settlement accounts take a tier but no overdraft limit (422 `account_not_adjustable`).',
+            tags,
+            security,
+            params: AccountIdParams,
+            body: SetLimitsBody,
+            response: { 200: Account, ...problems(400, 401, 403, 404, 422) },
+          },
+        },
+        async (request) => toAccount(await accounts.setLimits(request.params.id, request.body)),
+      );
     });
   };
 }

@@ -16,10 +16,11 @@ interface AccountRow {
   type: AccountType;
   status: AccountStatus;
   overdraft_limit: bigint;
+  tier: string;
   created_at: Date;
 }
 
-const columns = 'id, owner_id, currency, name, type, status, overdraft_limit, created_at';
+const columns = 'id, owner_id, currency, name, type, status, overdraft_limit, tier, created_at';
 
 const toRecord = (row: AccountRow): AccountRecord => ({
   id: row.id,
@@ -29,10 +30,11 @@ const toRecord = (row: AccountRow): AccountRecord => ({
   type: row.type,
   status: row.status,
   overdraftLimit: BigInt(row.overdraft_limit),
+  tier: row.tier,
   createdAt: new Date(row.created_at),
 });
 
-const values = (a: AccountRecord) => [a.id, a.ownerId, a.currency, a.name, a.type, a.status, a.overdraftLimit, a.createdAt];
+const values = (a: AccountRecord) => [a.id, a.ownerId, a.currency, a.name, a.type, a.status, a.overdraftLimit, a.tier, a.createdAt];
 
 /** Serializes account opening per owner until the transaction ends, so the per-user limit holds under concurrency. */
 export async function lockOwner(q: Queryable, ownerId: string): Promise<void> {
@@ -49,7 +51,7 @@ export async function countOpenAccounts(q: Queryable, ownerId: string): Promise<
 
 export async function insertAccount(q: Queryable, account: AccountRecord): Promise<void> {
   await q.query(
-    `INSERT INTO account.accounts (${columns}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+    `INSERT INTO account.accounts (${columns}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
     values(account),
   );
 }
@@ -57,7 +59,7 @@ export async function insertAccount(q: Queryable, account: AccountRecord): Promi
 /** Inserts the settlement account unless the currency has one; undefined when it already existed. */
 export async function insertSettlementIfAbsent(q: Queryable, account: AccountRecord): Promise<AccountRecord | undefined> {
   const { rows } = await q.query<AccountRow>(
-    `INSERT INTO account.accounts (${columns}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+    `INSERT INTO account.accounts (${columns}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
      ON CONFLICT (currency) WHERE type = 'settlement' DO NOTHING
      RETURNING ${columns}`,
     values(account),
@@ -88,4 +90,8 @@ export async function listByOwner(q: Queryable, ownerId: string): Promise<Accoun
 
 export async function updateStatus(q: Queryable, id: string, status: AccountStatus, now: Date): Promise<void> {
   await q.query('UPDATE account.accounts SET status = $2, updated_at = $3 WHERE id = $1', [id, status, now]);
+}
+
+export async function updateLimits(q: Queryable, id: string, overdraftLimit: bigint, tier: string, now: Date): Promise<void> {
+  await q.query('UPDATE account.accounts SET overdraft_limit = $2, tier = $3, updated_at = $4 WHERE id = $1', [id, overdraftLimit, tier, now]);
 }
