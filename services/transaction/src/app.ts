@@ -18,7 +18,9 @@ import { accountEventHandler } from './events/account-events.ts';
 import { internalRoutes } from './http/internal.ts';
 import { transferRoutes } from './http/transfers.ts';
 import { statementRoutes } from './http/statement.ts';
-import { createTransferService } from './transfers.ts';
+import { createLedgerService } from './ledger/service.ts';
+import { startHoldExpiry } from './jobs/hold-expiry.ts';
+import { holdRoutes } from './http/holds.ts';
 import { ledgerMetrics } from './metrics.ts';
 import { startIdempotencySweeper } from './jobs/idempotency-sweeper.ts';
 
@@ -45,21 +47,24 @@ export async function createTransactionService(config: TransactionConfig, infra:
   );
   const relay = startOutboxRelay({ db, bus, schema: 'ledger', log: app.log });
   const counters = ledgerMetrics(metrics);
-  const transfers = createTransferService({
+  const ledger = createLedgerService({
     db,
     directory,
+    policy: config.policy,
     groupSizeMax: config.transferGroupSizeMax,
     groupsInFlightMax: config.transferGroupsInFlightMax,
     groupLingerMs: config.transferGroupLingerMs,
     onCommit: (outcomes) => {
       counters.observe(outcomes);
-      if (outcomes.some((o) => o.ok && o.value.status === 201 && !o.value.replayed)) relay.wake();
+      if (outcomes.some((o) => o.ok && !o.value.replayed)) relay.wake(); // refusals write an audit event too
     },
   });
 
   const sweeper = startIdempotencySweeper(db, config.idempotencyRetentionHours, config.idempotencySweepIntervalMs, app.log);
+  const expiry = startHoldExpiry(db, ledger, config.holdExpiryIntervalMs, app.log);
 
-  await app.register(transferRoutes({ config, db, verifier, transfers, directory }));
+  await app.register(transferRoutes({ config, db, verifier, ledger, directory }));
+  await app.register(holdRoutes({ config, db, verifier, ledger, directory }));
   await app.register(internalRoutes(config, db, verifier));
   await app.register(statementRoutes(db, verifier, directory));
 
@@ -71,6 +76,7 @@ export async function createTransactionService(config: TransactionConfig, infra:
     },
     async stop() {
       sweeper.stop();
+      expiry.stop();
       await app.close();
       await relay.stop();
     },

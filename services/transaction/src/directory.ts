@@ -10,7 +10,7 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 /** What does not change over an account's life; status, limits and balance are read under lock. */
 export type FixedFacts = Pick<AccountFacts, 'id' | 'ownerId' | 'currency' | 'type'>;
 
-export function factsFromAccount(a: Pick<Account, 'id' | 'ownerId' | 'currency' | 'type' | 'status' | 'overdraftLimit'>): AccountFacts {
+export function factsFromAccount(a: Pick<Account, 'id' | 'ownerId' | 'currency' | 'type' | 'status' | 'overdraftLimit'> & { tier?: string }): AccountFacts {
   return {
     id: a.id,
     ownerId: a.ownerId,
@@ -18,6 +18,7 @@ export function factsFromAccount(a: Pick<Account, 'id' | 'ownerId' | 'currency' 
     type: a.type,
     status: a.status,
     overdraftLimit: a.type === 'settlement' ? null : BigInt(a.overdraftLimit),
+    tier: a.tier ?? 'standard',
   };
 }
 

@@ -1,12 +1,12 @@
 // What the ledger counts: transfers by outcome and refusal code, and how many go in one commit.
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Settled } from '@wallet/kit';
-import type { Outcome } from './transfers.ts';
+import type { Outcome } from './ledger/service.ts';
 
 export function ledgerMetrics(registry: Registry) {
   const transfers = new Counter({
     name: 'ledger_transfers_total',
-    help: 'Transfers, deposits and withdrawals by outcome (completed, replayed, or the refusal code)',
+    help: 'Ledger operations (transfers, holds and their posts, voids and expiries, reversals) by outcome (completed, replayed, or the refusal code)',
     labelNames: ['outcome'],
     registers: [registry],
   });
@@ -22,7 +22,7 @@ export function ledgerMetrics(registry: Registry) {
       for (const o of outcomes) {
         if (!o.ok) transfers.inc({ outcome: 'error' });
         else if (o.value.replayed) transfers.inc({ outcome: 'replayed' });
-        else if (o.value.status === 201) transfers.inc({ outcome: 'completed' });
+        else if (o.value.status < 300) transfers.inc({ outcome: 'completed' });
         else transfers.inc({ outcome: String((o.value.body as { code?: string }).code ?? o.value.status) });
       }
     },

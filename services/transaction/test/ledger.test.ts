@@ -25,7 +25,7 @@ describe('transaction service (ledger)', options, () => {
   let operator: string;
 
   const openAccount = (ownerId: string, currency = 'USD', type: Account['type'] = 'user'): Account => {
-    const account: Account = { id: randomUUID(), ownerId, currency, name: 'test', type, status: 'active', overdraftLimit: '0', createdAt: new Date().toISOString() };
+    const account: Account = { id: randomUUID(), ownerId, currency, name: 'test', type, status: 'active', overdraftLimit: '0', tier: 'standard', createdAt: new Date().toISOString() };
     accounts.set(account.id, account);
     return account;
   };

@@ -10,7 +10,9 @@ const account = (over: Partial<LedgerAccount> = {}): LedgerAccount => ({
   type: 'user',
   status: 'active',
   overdraftLimit: 0n,
+  tier: 'standard',
   balance: 0n,
+  pending: 0n,
   sequence: 0n,
   ...over,
 });
@@ -18,8 +20,8 @@ const account = (over: Partial<LedgerAccount> = {}): LedgerAccount => ({
 test('moves money and advances both sequences', () => {
   const d = decideTransfer(account({ balance: 500n, sequence: 3n }), account({ id: 'b', balance: 7n }), 200n, 'USD');
   assert.ok(d.ok);
-  assert.deepEqual(d.debit, { accountId: 'a', amount: -200n, balanceAfter: 300n, sequence: 4n });
-  assert.deepEqual(d.credit, { accountId: 'b', amount: 200n, balanceAfter: 207n, sequence: 1n });
+  assert.deepEqual(d.debit, { accountId: 'a', amount: -200n, balanceAfter: 300n, pendingAmount: 0n, pendingAfter: 0n, sequence: 4n });
+  assert.deepEqual(d.credit, { accountId: 'b', amount: 200n, balanceAfter: 207n, pendingAmount: 0n, pendingAfter: 0n, sequence: 1n });
 });
 
 test('refuses more than is available and says how much is', () => {

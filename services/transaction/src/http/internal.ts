@@ -21,7 +21,7 @@ export function internalRoutes(config: TransactionConfig, db: Db, verifier: Toke
             afterSequence: Type.String({ pattern: '^[0-9]{1,19}$', default: '0' }),
             limit: Type.Integer({ minimum: 1, maximum: config.entriesPageSizeMax, default: 500 }),
           }),
-          response: { 200: Type.Object({ entries: Type.Array(Type.Object({ accountId: Type.String(), currency: Type.String(), amount: Type.String(), balanceAfter: Type.String(), sequence: Type.String(), createdAt: Type.String(), transferId: Type.String() })) }), ...problems(401, 403, 404) },
+          response: { 200: Type.Object({ entries: Type.Array(Type.Object({ accountId: Type.String(), currency: Type.String(), amount: Type.String(), balanceAfter: Type.String(), pendingAmount: Type.String(), pendingAfter: Type.String(), sequence: Type.String(), createdAt: Type.String(), transferId: Type.String() })) }), ...problems(401, 403, 404) },
         },
       },
       async (request) => {
@@ -32,6 +32,8 @@ export function internalRoutes(config: TransactionConfig, db: Db, verifier: Toke
             currency: e.currency.trim(),
             amount: e.amount.toString(),
             balanceAfter: e.balance_after.toString(),
+            pendingAmount: e.pending_amount.toString(),
+            pendingAfter: e.pending_after.toString(),
             sequence: e.sequence.toString(),
             createdAt: e.created_at.toISOString(),
             transferId: e.transfer_id,
@@ -42,11 +44,11 @@ export function internalRoutes(config: TransactionConfig, db: Db, verifier: Toke
 
     app.get(
       '/internal/accounts/:id/balance',
-      { schema: { params: Params, response: { 200: Type.Object({ accountId: Type.String(), currency: Type.String(), balance: Type.String(), sequence: Type.String() }), ...problems(401, 403, 404) } } },
+      { schema: { params: Params, response: { 200: Type.Object({ accountId: Type.String(), currency: Type.String(), balance: Type.String(), pending: Type.String(), sequence: Type.String() }), ...problems(401, 403, 404) } } },
       async (request) => {
         const account = await findAccount(db, request.params.id);
         if (!account) throw new ProblemError('account_not_found');
-        return { accountId: account.id, currency: account.currency, balance: account.balance.toString(), sequence: account.sequence.toString() };
+        return { accountId: account.id, currency: account.currency, balance: account.balance.toString(), pending: account.pending.toString(), sequence: account.sequence.toString() };
       },
     );
   };

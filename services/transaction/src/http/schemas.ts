@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { AmountString, CurrencyCode, Metadata, Reference, Transfer, Uuid, problems } from '@wallet/contracts';
+import { AmountString, CurrencyCode, Hold, Metadata, Reference, Transfer, Uuid, problems } from '@wallet/contracts';
 
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ description: 'Required. 1–255 visible ASCII characters; the same key with the same request returns the same result and moves money once.' })),
@@ -66,3 +66,42 @@ export const ListQuery = Type.Object({
 });
 
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+export const ReversalBody = Type.Object(
+  {
+    amount: Type.Optional({ ...AmountString, description: 'What to return; all that is not yet reversed when absent' }),
+    description: Description,
+    reference: Type.Optional(Reference),
+    metadata: Type.Optional(Metadata),
+  },
+  { additionalProperties: false },
+);
+
+export const HoldBody = Type.Object(
+  {
+    ...TransferFields,
+    timeoutSeconds: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 30 * 86_400, description: 'The hold expires (is voided) after this many seconds; default HOLD_TIMEOUT_DEFAULT_SECONDS (7 days)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const PostBody = Type.Object(
+  { amount: Type.Optional({ ...AmountString, description: 'What to capture, at most the hold; all of it when absent' }) },
+  { additionalProperties: false },
+);
+
+export const EmptyBody = Type.Object({}, { additionalProperties: false });
+
+export const HoldResponses = { 200: Hold, 201: Hold, ...problems(400, 401, 403, 404, 409, 422, 503) };
+
+export const HoldList = Type.Object({ items: Type.Array(Hold), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const HoldListQuery = Type.Object({
+  accountId: Uuid,
+  status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('posted'), Type.Literal('voided'), Type.Literal('expired')])),
+  reference: Type.Optional(Reference),
+  cursor: Type.Optional(Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+});

@@ -1,43 +1,24 @@
-// Public routes: transfers, deposits and withdrawals (operator), reading transfers.
-import { createHash } from 'node:crypto';
+// Public routes: transfers, deposits and withdrawals (operator), reversals, reading transfers.
 import { authenticate, callerOf, isOperator, ProblemError, requireScope, scopes, type App, type TokenVerifier } from '@wallet/kit';
-import { parseAmount } from '@wallet/money';
 import { problems, type Transfer } from '@wallet/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TransactionConfig } from '../config.ts';
 import type { Directory } from '../directory.ts';
 import { getTransfer, listTransfers } from '../store/ledger-store.ts';
-import { transferJson, type Outcome, type TransferCommand, type TransferService } from '../transfers.ts';
 import type { Db } from '@wallet/kit';
-import { BatchBody, BatchResult, IdParams, IdempotencyHeaders, ListQuery, MovementBody, TransferBody, TransferList, TransferResponses } from './schemas.ts';
-
-const keyPattern = /^[\x21-\x7E]{1,255}$/;
+import type { TransferCommand } from '../ledger/commands.ts';
+import { transferJson } from '../ledger/json.ts';
+import type { LedgerService, Outcome } from '../ledger/service.ts';
 
 interface Deps {
   config: TransactionConfig;
   db: Db;
   verifier: TokenVerifier;
-  transfers: TransferService;
+  ledger: LedgerService;
   directory: Directory;
 }
-
-function idempotencyKey(request: FastifyRequest): string {
-  const key = request.headers['idempotency-key'];
-  if (typeof key !== 'string' || key === '') throw new ProblemError('idempotency_key_missing');
-  if (!keyPattern.test(key)) throw new ProblemError('validation_failed', 'Idempotency-Key must be 1–255 visible ASCII characters');
-  return key;
-}
-
-function fingerprint(route: string, body: unknown): string {
-  return createHash('sha256').update(route).update('\n').update(JSON.stringify(body)).digest('base64url');
-}
-
-function amountOf(text: string, max: bigint): bigint {
-  const amount = parseAmount(text);
-  if (amount === undefined) throw new ProblemError('validation_failed', 'amount must be a positive integer of minor units, as a string');
-  if (amount > max) throw new ProblemError('amount_too_large', `The largest amount is ${max}`, { max: max.toString() });
-  return amount;
-}
+import { amountOf, fingerprint, idempotencyKey, send } from './requests.ts';
+import { BatchBody, BatchResult, IdParams, IdempotencyHeaders, ListQuery, MovementBody, ReversalBody, TransferBody, TransferList, TransferResponses } from './schemas.ts';
 
 type TransferInput = {
   fromAccountId: string;
@@ -54,6 +35,7 @@ function transferCommand(request: FastifyRequest, body: TransferInput, key: stri
     caller: callerOf(request),
     idempotencyKey: key,
     fingerprint,
+    op: 'transfer',
     kind: 'transfer',
     from: { accountId: body.fromAccountId },
     to: body.to.alias !== undefined ? { alias: body.to.alias } : { accountId: body.to.accountId! },
@@ -66,13 +48,7 @@ function transferCommand(request: FastifyRequest, body: TransferInput, key: stri
   };
 }
 
-function send(reply: FastifyReply, outcome: Outcome) {
-  if (outcome.replayed) reply.header('idempotent-replayed', 'true');
-  if (outcome.status >= 400) reply.type('application/problem+json');
-  return reply.code(outcome.status).send(outcome.body);
-}
-
-export function transferRoutes({ config, db, verifier, transfers, directory }: Deps) {
+export function transferRoutes({ config, db, verifier, ledger, directory }: Deps) {
   return async (app: App) => {
     app.addHook('onRequest', authenticate(verifier));
 
@@ -81,7 +57,7 @@ export function transferRoutes({ config, db, verifier, transfers, directory }: D
       { schema: { summary: 'Send money', tags: ['transfers'], security: [{ bearer: [] }], headers: IdempotencyHeaders, body: TransferBody, response: TransferResponses } },
       async (request, reply) => {
         const command = transferCommand(request, request.body, idempotencyKey(request), fingerprint('POST /v1/transfers', request.body), config.transferAmountMax);
-        return send(reply, await transfers.execute(command));
+        return send(reply, await ledger.execute(command));
       },
     );
 
@@ -110,7 +86,7 @@ export function transferRoutes({ config, db, verifier, transfers, directory }: D
             throw error instanceof ProblemError ? new ProblemError(error.code, `Transfer ${index}: ${error.message}`, { ...error.extra, index }) : error;
           }
         });
-        const outcomes = await transfers.executeBatch(commands, atomic);
+        const outcomes = await ledger.executeBatch(commands, atomic);
         const failed = outcomes.find((o) => !o.ok);
         if (failed && !failed.ok) throw failed.error;
         const settled = outcomes.map((o) => (o as { value: Outcome }).value);
@@ -131,6 +107,7 @@ export function transferRoutes({ config, db, verifier, transfers, directory }: D
         caller: callerOf(request),
         idempotencyKey: idempotencyKey(request),
         fingerprint: fingerprint(`POST /v1/${kind}s`, body),
+        op: 'transfer',
         kind,
         from: kind === 'deposit' ? { settlement: true } : account,
         to: kind === 'deposit' ? account : { settlement: true },
@@ -141,12 +118,46 @@ export function transferRoutes({ config, db, verifier, transfers, directory }: D
         metadata: body.metadata ?? {},
         requestId: request.id,
       };
-      return send(reply, await transfers.execute(command));
+      return send(reply, await ledger.execute(command));
     };
     const operatorOnly = requireScope(scopes.operator);
     const movementSchema = (summary: string) => ({ summary, tags: ['operator'], security: [{ bearer: [] }], headers: IdempotencyHeaders, body: MovementBody, response: TransferResponses });
     app.post('/v1/deposits', { onRequest: operatorOnly, schema: movementSchema('Deposit: move money from the settlement account into an account (operator)') }, movement('deposit'));
     app.post('/v1/withdrawals', { onRequest: operatorOnly, schema: movementSchema('Withdrawal: move money from an account to the settlement account (operator)') }, movement('withdrawal'));
+
+    app.post(
+      '/v1/transfers/:id/reversals',
+      {
+        schema: {
+          summary: 'Reverse all or part of a transfer (its receiver or an operator)',
+          description: 'Returns money from the receiver to the sender as a new transfer of kind `reversal`, linked by `reversalOf`. The total reversed never exceeds the original amount; without `amount`, what remains is reversed.',
+          tags: ['transfers'],
+          security: [{ bearer: [] }],
+          params: IdParams,
+          headers: IdempotencyHeaders,
+          body: ReversalBody,
+          response: TransferResponses,
+        },
+      },
+      async (request, reply) => {
+        const body = request.body ?? {};
+        return send(
+          reply,
+          await ledger.execute({
+            op: 'reversal',
+            caller: callerOf(request),
+            idempotencyKey: idempotencyKey(request),
+            fingerprint: fingerprint(`POST /v1/transfers/${request.params.id}/reversals`, body),
+            transferId: request.params.id,
+            amount: body.amount === undefined ? undefined : amountOf(body.amount, config.transferAmountMax),
+            description: body.description ?? null,
+            reference: body.reference ?? null,
+            metadata: body.metadata ?? {},
+            requestId: request.id,
+          }),
+        );
+      },
+    );
 
     app.get('/v1/transfers/:id', { schema: { summary: 'A transfer', tags: ['transfers'], security: [{ bearer: [] }], params: IdParams, response: TransferResponses } }, async (request) => {
       const caller = callerOf(request);

@@ -1,6 +1,7 @@
 // The ledger's SQL. Every function takes the Queryable it runs on, so callers choose the transaction.
 import type { Queryable } from '@wallet/kit';
 import type { LedgerAccount, Posting } from '../domain/transfer.ts';
+import type { LedgerHold } from '../domain/hold.ts';
 
 const S = 'ledger';
 
@@ -11,7 +12,9 @@ interface AccountRow {
   type: 'user' | 'settlement';
   status: 'active' | 'frozen' | 'closed';
   overdraft_limit: bigint | null;
+  tier: string;
   balance: bigint;
+  pending: bigint;
   sequence: bigint;
 }
 
@@ -22,11 +25,13 @@ const toAccount = (r: AccountRow): LedgerAccount => ({
   type: r.type,
   status: r.status,
   overdraftLimit: r.overdraft_limit,
+  tier: r.tier,
   balance: r.balance,
+  pending: r.pending,
   sequence: r.sequence,
 });
 
-const accountColumns = 'id, owner_id, currency, type, status, overdraft_limit, balance, sequence';
+const accountColumns = 'id, owner_id, currency, type, status, overdraft_limit, tier, balance, pending, sequence';
 
 export async function findAccount(q: Queryable, id: string): Promise<LedgerAccount | undefined> {
   const { rows } = await q.query<AccountRow>(`SELECT ${accountColumns} FROM ${S}.accounts WHERE id = $1`, [id]);
@@ -40,15 +45,28 @@ export async function lockAccounts(q: Queryable, ids: readonly string[]): Promis
   return new Map(rows.map((r) => [r.id, toAccount(r)]));
 }
 
-/** What the account service says about an account; the ledger adds balance and sequence. */
-export type AccountFacts = Omit<LedgerAccount, 'balance' | 'sequence'>;
+/** What the account service says about an account; the ledger adds balance, pending and sequence. */
+export type AccountFacts = Omit<LedgerAccount, 'balance' | 'pending' | 'sequence'>;
 
 /** Records an account the ledger has not seen yet; a known account keeps its balance and sequence. */
 export async function insertAccount(q: Queryable, a: AccountFacts): Promise<void> {
   await q.query(
-    `INSERT INTO ${S}.accounts (id, owner_id, currency, type, status, overdraft_limit) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
-    [a.id, a.ownerId, a.currency, a.type, a.status, a.overdraftLimit],
+    `INSERT INTO ${S}.accounts (id, owner_id, currency, type, status, overdraft_limit, tier) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+    [a.id, a.ownerId, a.currency, a.type, a.status, a.overdraftLimit, a.tier],
   );
+}
+
+/** Applies an overdraft/tier change unless a later one was applied already; false when the account is unknown. */
+export async function setAccountLimits(q: Queryable, id: string, overdraftLimit: bigint, tier: string, changedAt: Date): Promise<boolean> {
+  const { rows } = await q.query(
+    `UPDATE ${S}.accounts SET
+       overdraft_limit = CASE WHEN type = 'settlement' OR (limits_changed_at IS NOT NULL AND limits_changed_at > $4) THEN overdraft_limit ELSE $2 END,
+       tier = CASE WHEN limits_changed_at IS NOT NULL AND limits_changed_at > $4 THEN tier ELSE $3 END,
+       limits_changed_at = GREATEST(limits_changed_at, $4), updated_at = now()
+     WHERE id = $1 RETURNING id`,
+    [id, overdraftLimit, tier, changedAt],
+  );
+  return rows.length === 1;
 }
 
 /** Applies a status change unless a later one was applied already; false when the account is unknown. */
@@ -64,7 +82,7 @@ export async function setAccountStatus(q: Queryable, id: string, status: string,
 
 export interface TransferRecord {
   id: string;
-  kind: 'transfer' | 'deposit' | 'withdrawal';
+  kind: 'transfer' | 'deposit' | 'withdrawal' | 'capture' | 'reversal';
   fromAccountId: string;
   toAccountId: string;
   amount: bigint;
@@ -74,11 +92,14 @@ export interface TransferRecord {
   metadata: Record<string, string>;
   initiatedBy: string;
   createdAt: Date;
+  holdId: string | null;
+  reversalOf: string | null;
 }
 
 export interface BalanceChange {
   id: string;
   balance: bigint;
+  pending: bigint;
   sequence: bigint;
   /** The sequence the row had when it was locked: a guard against writing over another change. */
   sequenceBefore: bigint;
@@ -97,6 +118,11 @@ export interface GroupWrite {
   entries: readonly EntryRecord[];
   outcomes: readonly (IdempotencyKey & { status: number; body: unknown })[];
   events: readonly unknown[];
+  /** New holds, and holds that left `pending`. */
+  holdsCreated: readonly LedgerHold[];
+  holdsFinished: readonly LedgerHold[];
+  /** Transfers whose reversed total grew: the new total. */
+  reversed: readonly { id: string; reversedAmount: bigint }[];
 }
 
 /**
@@ -107,19 +133,19 @@ export async function writeGroup(q: Queryable, w: GroupWrite): Promise<void> {
   const iso = w.at.toISOString();
   const { rows } = await q.query<{ balances: bigint }>(
     `WITH b AS (
-       UPDATE ${S}.accounts a SET balance = c.balance, sequence = c.sequence, updated_at = $1
-       FROM unnest($2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[]) AS c(id, balance, sequence, sequence_before)
+       UPDATE ${S}.accounts a SET balance = c.balance, pending = c.pending, sequence = c.sequence, updated_at = $1
+       FROM unnest($2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[], $27::bigint[]) AS c(id, balance, sequence, sequence_before, pending)
        WHERE a.id = c.id AND a.sequence = c.sequence_before RETURNING 1),
      t AS (
-       INSERT INTO ${S}.transfers (id, kind, from_account_id, to_account_id, amount, currency, description, initiated_by, created_at, reference, metadata)
-       SELECT id, kind, f, t, amount, currency, description, initiated_by, $1, reference, metadata
-       FROM unnest($6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::bigint[], $11::text[], $12::text[], $13::text[], $25::text[], $26::json[])
-         AS x(id, kind, f, t, amount, currency, description, initiated_by, reference, metadata)),
+       INSERT INTO ${S}.transfers (id, kind, from_account_id, to_account_id, amount, currency, description, initiated_by, created_at, reference, metadata, hold_id, reversal_of)
+       SELECT id, kind, f, t, amount, currency, description, initiated_by, $1, reference, metadata, hold_id, reversal_of
+       FROM unnest($6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::bigint[], $11::text[], $12::text[], $13::text[], $25::text[], $26::json[], $28::uuid[], $29::uuid[])
+         AS x(id, kind, f, t, amount, currency, description, initiated_by, reference, metadata, hold_id, reversal_of)),
      e AS (
-       INSERT INTO ${S}.entries (account_id, sequence, transfer_id, amount, balance_after, currency, created_at)
-       SELECT account_id, sequence, transfer_id, amount, balance_after, currency, $1
-       FROM unnest($14::uuid[], $15::bigint[], $16::uuid[], $17::bigint[], $18::bigint[], $19::text[])
-         AS x(account_id, sequence, transfer_id, amount, balance_after, currency)),
+       INSERT INTO ${S}.entries (account_id, sequence, transfer_id, amount, balance_after, currency, created_at, pending_amount, pending_after)
+       SELECT account_id, sequence, transfer_id, amount, balance_after, currency, $1, pending_amount, pending_after
+       FROM unnest($14::uuid[], $15::bigint[], $16::uuid[], $17::bigint[], $18::bigint[], $19::text[], $30::bigint[], $31::bigint[])
+         AS x(account_id, sequence, transfer_id, amount, balance_after, currency, pending_amount, pending_after)),
      i AS (
        UPDATE ${S}.idempotency i SET status = o.status, body = o.body
        FROM unnest($20::text[], $21::text[], $22::int[], $23::json[]) AS o(caller, key, status, body)
@@ -155,13 +181,63 @@ export async function writeGroup(q: Queryable, w: GroupWrite): Promise<void> {
       w.events.map((e) => JSON.stringify(e)),
       w.transfers.map((t) => t.reference),
       w.transfers.map((t) => JSON.stringify(t.metadata)),
+      w.balances.map((c) => c.pending.toString()),
+      w.transfers.map((t) => t.holdId),
+      w.transfers.map((t) => t.reversalOf),
+      w.entries.map((e) => e.pendingAmount.toString()),
+      w.entries.map((e) => e.pendingAfter.toString()),
     ],
   );
   const updated = Number(rows[0]?.balances ?? 0n);
   if (updated !== w.balances.length) throw new Error(`balances moved under their locks (${updated} of ${w.balances.length} updated)`);
+  if (w.holdsCreated.length + w.holdsFinished.length + w.reversed.length > 0) await writeHoldsAndReversals(q, w);
+}
+
+/** Holds and reversal totals: written only by groups that have them, so plain transfers pay nothing. */
+async function writeHoldsAndReversals(q: Queryable, w: GroupWrite): Promise<void> {
+  const c = w.holdsCreated;
+  const f = w.holdsFinished;
+  const { rows } = await q.query<{ finished: bigint; reversed: bigint }>(
+    `WITH h AS (
+       INSERT INTO ${S}.holds (id, status, from_account_id, to_account_id, amount, currency, expires_at, description, reference, metadata, initiated_by, created_at)
+       SELECT id, 'pending', f, t, amount, currency, expires_at, description, reference, metadata, initiated_by, created_at
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::timestamptz[], $7::text[], $8::text[], $9::json[], $10::text[], $11::timestamptz[])
+         AS x(id, f, t, amount, currency, expires_at, description, reference, metadata, initiated_by, created_at)),
+     u AS (
+       UPDATE ${S}.holds h SET status = x.status, posted_amount = x.posted_amount, finished_at = x.finished_at, transfer_id = x.transfer_id
+       FROM unnest($12::uuid[], $13::text[], $14::bigint[], $15::timestamptz[], $16::uuid[]) AS x(id, status, posted_amount, finished_at, transfer_id)
+       WHERE h.id = x.id AND h.status = 'pending' RETURNING 1),
+     r AS (
+       UPDATE ${S}.transfers t SET reversed_amount = x.reversed_amount
+       FROM unnest($17::uuid[], $18::bigint[]) AS x(id, reversed_amount) WHERE t.id = x.id RETURNING 1)
+     SELECT (SELECT count(*) FROM u)::bigint AS finished, (SELECT count(*) FROM r)::bigint AS reversed`,
+    [
+      c.map((h) => h.id),
+      c.map((h) => h.fromAccountId),
+      c.map((h) => h.toAccountId),
+      c.map((h) => h.amount.toString()),
+      c.map((h) => h.currency),
+      c.map((h) => h.expiresAt?.toISOString() ?? null),
+      c.map((h) => h.description),
+      c.map((h) => h.reference),
+      c.map((h) => JSON.stringify(h.metadata)),
+      c.map((h) => h.initiatedBy),
+      c.map((h) => h.createdAt.toISOString()),
+      f.map((h) => h.id),
+      f.map((h) => h.status),
+      f.map((h) => h.postedAmount.toString()),
+      f.map((h) => h.finishedAt!.toISOString()),
+      f.map((h) => h.transferId),
+      w.reversed.map((r) => r.id),
+      w.reversed.map((r) => r.reversedAmount.toString()),
+    ],
+  );
+  // Holds and transfers are read under their accounts' locks; a mismatch means that did not hold.
+  if (Number(rows[0]!.finished) !== f.length || Number(rows[0]!.reversed) !== w.reversed.length) throw new Error('holds or transfers changed under their locks');
 }
 
 export interface StoredTransfer extends TransferRecord {
+  reversedAmount: bigint;
   /** The source account's entry for this transfer. */
   sourceBalanceAfter: bigint;
   sourceSequence: bigint;
@@ -179,12 +255,16 @@ interface TransferRow {
   metadata: Record<string, string>;
   initiated_by: string;
   created_at: Date;
+  hold_id: string | null;
+  reversal_of: string | null;
+  reversed_amount: bigint;
   source_balance_after: bigint;
   source_sequence: bigint;
 }
 
 const transferSelect = `
   SELECT t.id, t.kind, t.from_account_id, t.to_account_id, t.amount, t.currency, t.description, t.reference, t.metadata, t.initiated_by, t.created_at,
+         t.hold_id, t.reversal_of, t.reversed_amount,
          s.balance_after AS source_balance_after, s.sequence AS source_sequence
   FROM ${S}.transfers t
   JOIN ${S}.entries s ON s.transfer_id = t.id AND s.account_id = t.from_account_id`;
@@ -201,6 +281,9 @@ const toTransfer = (r: TransferRow): StoredTransfer => ({
   metadata: r.metadata,
   initiatedBy: r.initiated_by,
   createdAt: r.created_at,
+  holdId: r.hold_id,
+  reversalOf: r.reversal_of,
+  reversedAmount: r.reversed_amount,
   sourceBalanceAfter: r.source_balance_after,
   sourceSequence: r.source_sequence,
 });
@@ -228,13 +311,15 @@ export interface EntryRow {
   transfer_id: string;
   amount: bigint;
   balance_after: bigint;
+  pending_amount: bigint;
+  pending_after: bigint;
   currency: string;
   created_at: Date;
 }
 
 export async function entriesAfter(q: Queryable, accountId: string, afterSequence: bigint, limit: number): Promise<EntryRow[]> {
   const { rows } = await q.query<EntryRow>(
-    `SELECT account_id, sequence, transfer_id, amount, balance_after, currency, created_at FROM ${S}.entries
+    `SELECT account_id, sequence, transfer_id, amount, balance_after, pending_amount, pending_after, currency, created_at FROM ${S}.entries
      WHERE account_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`,
     [accountId, afterSequence, limit],
   );
