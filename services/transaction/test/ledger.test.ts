@@ -1,85 +1,37 @@
-// The ledger against real PostgreSQL and RabbitMQ. The account and alias services are stood in for
-// by a small HTTP server answering their internal routes (the end-to-end tests use the real ones).
+// The ledger against real PostgreSQL and RabbitMQ (support/ledger-stack.ts): transfers, idempotency,
+// batches, statements, references.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createTestInfra, eventually, needsInfra, startTestIssuer, type TestInfra, type TestIssuer } from '@wallet/testkit';
-import { envelope, type EventEnvelope, type RunningService } from '@wallet/kit';
-import type { Account, TransactionCreated } from '@wallet/contracts';
-import { createTransactionService } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
+import { eventually, needsInfra } from '@wallet/testkit';
+import { envelope } from '@wallet/kit';
+import type { TransactionCreated } from '@wallet/contracts';
 import { startIdempotencySweeper } from '../src/jobs/idempotency-sweeper.ts';
+import { startLedgerStack, type LedgerStack } from './support/ledger-stack.ts';
 
 const options = await needsInfra();
 
 describe('transaction service (ledger)', options, () => {
-  let infra: TestInfra;
-  let issuer: TestIssuer;
-  let directory: Server;
-  let service: RunningService;
-  const accounts = new Map<string, Account>();
-  const aliases = new Map<string, string>();
-  const events: EventEnvelope[] = [];
+  let stack: LedgerStack;
+  let infra: LedgerStack['infra'];
+  let issuer: LedgerStack['issuer'];
+  let service: LedgerStack['service'];
   let operator: string;
-
-  const openAccount = (ownerId: string, currency = 'USD', type: Account['type'] = 'user'): Account => {
-    const account: Account = { id: randomUUID(), ownerId, currency, name: 'test', type, status: 'active', overdraftLimit: '0', tier: 'standard', createdAt: new Date().toISOString() };
-    accounts.set(account.id, account);
-    return account;
-  };
-
-  const call = async (method: string, url: string, token: string, body?: unknown, key?: string) => {
-    const response = await service.app.inject({
-      method: method as 'GET',
-      url,
-      headers: { authorization: `Bearer ${token}`, ...(key ? { 'idempotency-key': key } : {}) },
-      ...(body === undefined ? {} : { payload: body as object }),
-    });
-    return { status: response.statusCode, body: response.json(), headers: response.headers };
-  };
-
-  const deposit = (accountId: string, amount: string) => call('POST', '/v1/deposits', operator, { accountId, amount, currency: 'USD' }, randomUUID());
-  const balanceOf = async (id: string) => (await infra.db.query<{ balance: bigint }>('SELECT balance FROM ledger.accounts WHERE id = $1', [id])).rows[0]?.balance;
-  const totals = async () => (await infra.db.query<{ currency: string; total: bigint }>('SELECT currency, sum(balance)::bigint AS total FROM ledger.accounts GROUP BY currency')).rows;
+  let aliases: LedgerStack['aliases'];
+  let events: LedgerStack['events'];
+  const openAccount = (...args: Parameters<LedgerStack['openAccount']>) => stack.openAccount(...args);
+  const call = (...args: Parameters<LedgerStack['call']>) => stack.call(...args);
+  const deposit = (accountId: string, amount: string) => stack.deposit(accountId, amount);
+  const balanceOf = (id: string) => stack.balanceOf(id);
+  const totals = () => stack.totals();
 
   before(async () => {
-    infra = await createTestInfra();
-    issuer = await startTestIssuer();
-    operator = await issuer.operatorToken();
-    directory = createServer(async (req, res) => {
-      const url = new URL(req.url!, 'http://x');
-      const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-      let m = /^\/internal\/accounts\/([^/]+)$/.exec(url.pathname);
-      if (m) return accounts.has(m[1]!) ? json(200, accounts.get(m[1]!)) : json(404, { code: 'account_not_found' });
-      m = /^\/internal\/settlement-accounts\/([A-Z]{3})$/.exec(url.pathname);
-      if (m) {
-        const existing = [...accounts.values()].find((a) => a.type === 'settlement' && a.currency === m![1]);
-        return json(200, existing ?? openAccount('system', m[1], 'settlement'));
-      }
-      m = /^\/internal\/aliases\/([^/]+)$/.exec(url.pathname);
-      if (m) {
-        const accountId = aliases.get(decodeURIComponent(m[1]!));
-        return accountId ? json(200, { alias: m[1], accountId, userId: accounts.get(accountId)?.ownerId, currency: 'USD' }) : json(404, { code: 'alias_not_found' });
-      }
-      // Everything else (JWKS, token endpoint) is the test issuer's.
-      const upstream = await fetch(new URL(req.url!, issuer.url), { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? '' }, body: req.method === 'POST' ? await readBody(req) : undefined });
-      res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
-    });
-    await new Promise<void>((resolve) => directory.listen(0, '127.0.0.1', resolve));
-    const directoryUrl = `http://127.0.0.1:${(directory.address() as AddressInfo).port}`;
-    await infra.bus.subscribe({ queue: 'test.probe', topics: ['transaction.*'], handler: async (e) => void events.push(e) });
-    const config = loadConfig({ ...infra.env, ...issuer.env, ALIAS_URL: directoryUrl, ACCOUNT_URL: directoryUrl });
-    service = await createTransactionService(config, infra);
-    await service.start();
+    stack = await startLedgerStack();
+    ({ infra, issuer, service, operator, aliases, events } = stack);
   });
 
   after(async () => {
-    await service?.stop();
-    await new Promise((resolve) => directory?.close(resolve));
-    await issuer?.close();
-    await infra?.destroy();
+    await stack?.stop();
   });
 
   test('a deposit and a transfer move money, once per idempotency key', async () => {
@@ -381,11 +333,3 @@ describe('transaction service (ledger)', options, () => {
     ]);
   });
 });
-
-function readBody(req: import('node:http').IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => resolve(body));
-  });
-}
