@@ -15,7 +15,7 @@ const Tier = Type.Object(
 
 export const PolicySchema = Type.Object(
   {
-    tiers: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' }), Tier)),
+    tiers: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' }), Tier, { additionalProperties: false })),
     velocity: Type.Optional(Type.Object({ count: Count, seconds: Type.Integer({ minimum: 1, maximum: 86_400 }) }, { additionalProperties: false })),
     newPayee: Type.Optional(Type.Object({ amountAbove: Amount }, { additionalProperties: false })),
     denyAccounts: Type.Optional(Type.Array(Type.String({ format: 'uuid' }), { maxItems: 100_000 })),
