@@ -6,7 +6,7 @@ import type { Directory } from '../directory.ts';
 import { holdJson } from '../ledger/json.ts';
 import type { LedgerService } from '../ledger/service.ts';
 import { getHold, listHolds } from '../store/hold-store.ts';
-import { amountOf, fingerprint, idempotencyKey, send } from './requests.ts';
+import { amountOf, emptyBodyAsObject, fingerprint, idempotencyKey, send } from './requests.ts';
 import { EmptyBody, HoldBody, HoldList, HoldListQuery, HoldResponses, IdParams, IdempotencyHeaders, PostBody } from './schemas.ts';
 
 interface Deps {
@@ -73,6 +73,7 @@ export function holdRoutes({ config, db, verifier, ledger, directory }: Deps) {
     app.post(
       '/v1/holds/:id/post',
       {
+        preValidation: emptyBodyAsObject,
         schema: {
           summary: 'Capture all or part of a hold (payer, payee or operator); the rest is released',
           tags,
@@ -84,7 +85,7 @@ export function holdRoutes({ config, db, verifier, ledger, directory }: Deps) {
         },
       },
       async (request, reply) => {
-        const body = request.body ?? {};
+        const body = request.body;
         return send(
           reply,
           await ledger.execute({
@@ -102,7 +103,7 @@ export function holdRoutes({ config, db, verifier, ledger, directory }: Deps) {
 
     app.post(
       '/v1/holds/:id/void',
-      { schema: { summary: 'Release a hold (payee or operator)', tags, security, params: IdParams, headers: IdempotencyHeaders, body: EmptyBody, response: HoldResponses } },
+      { preValidation: emptyBodyAsObject, schema: { summary: 'Release a hold (payee or operator)', tags, security, params: IdParams, headers: IdempotencyHeaders, body: EmptyBody, response: HoldResponses } },
       async (request, reply) =>
         send(
           reply,
@@ -110,7 +111,7 @@ export function holdRoutes({ config, db, verifier, ledger, directory }: Deps) {
             op: 'void',
             caller: callerOf(request),
             idempotencyKey: idempotencyKey(request),
-            fingerprint: fingerprint(`POST /v1/holds/${request.params.id}/void`, request.body ?? {}),
+            fingerprint: fingerprint(`POST /v1/holds/${request.params.id}/void`, request.body),
             holdId: request.params.id,
             requestId: request.id,
           }),

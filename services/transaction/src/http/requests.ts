@@ -32,3 +32,8 @@ export function send(reply: FastifyReply, outcome: Outcome) {
   if (outcome.status >= 400) reply.type('application/problem+json');
   return reply.code(outcome.status).send(outcome.body);
 }
+
+/** For routes whose body is all optional: no body at all reads as `{}`. */
+export async function emptyBodyAsObject(request: FastifyRequest) {
+  request.body ??= {};
+}

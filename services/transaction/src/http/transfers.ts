@@ -17,7 +17,7 @@ interface Deps {
   ledger: LedgerService;
   directory: Directory;
 }
-import { amountOf, fingerprint, idempotencyKey, send } from './requests.ts';
+import { amountOf, emptyBodyAsObject, fingerprint, idempotencyKey, send } from './requests.ts';
 import { BatchBody, BatchResult, IdParams, IdempotencyHeaders, ListQuery, MovementBody, ReversalBody, TransferBody, TransferList, TransferResponses } from './schemas.ts';
 
 type TransferInput = {
@@ -128,6 +128,7 @@ export function transferRoutes({ config, db, verifier, ledger, directory }: Deps
     app.post(
       '/v1/transfers/:id/reversals',
       {
+        preValidation: emptyBodyAsObject,
         schema: {
           summary: 'Reverse all or part of a transfer (its receiver or an operator)',
           description: 'Returns money from the receiver to the sender as a new transfer of kind `reversal`, linked by `reversalOf`. The total reversed never exceeds the original amount; without `amount`, what remains is reversed.',
@@ -140,7 +141,7 @@ export function transferRoutes({ config, db, verifier, ledger, directory }: Deps
         },
       },
       async (request, reply) => {
-        const body = request.body ?? {};
+        const body = request.body;
         return send(
           reply,
           await ledger.execute({
