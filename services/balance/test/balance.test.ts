@@ -5,13 +5,23 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Connection } from 'rabbitmq-client';
 import { envelope, type EventEnvelope } from '@wallet/kit';
-import { eventTypes, type TransactionCreated } from '@wallet/contracts';
+import { eventTypes, type AccountLimitsChanged, type HoldChanged, type TransactionCreated, type TransactionRejected } from '@wallet/contracts';
 import { createTestInfra, eventually, needsInfra, rabbitmqUrl, startTestIssuer, type TestInfra, type TestIssuer } from '@wallet/testkit';
 import { createBalanceService, type BalanceService } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { cacheKey } from '../src/store/balance-cache.ts';
 import { countEntries, findBalance } from '../src/store/balances.ts';
-import { accountOpened, breakableCache, readBalance, startFakeLedger, untilSequence, type FakeLedger } from './support.ts';
+import {
+  accountOpened,
+  breakableCache,
+  limitsChanged,
+  readBalance,
+  settlementOpened,
+  startFakeLedger,
+  UNBOUNDED,
+  untilSequence,
+  type FakeLedger,
+} from './support.ts';
 
 describe('balance service on real infrastructure', await needsInfra(), () => {
   let infra: TestInfra;
@@ -28,8 +38,12 @@ describe('balance service on real infrastructure', await needsInfra(), () => {
   const settlement = randomUUID();
 
   const publish = (...events: EventEnvelope[]) => infra.bus.publish(events);
-  const opened = (accountId: string, ownerId: string) => envelope('account', eventTypes.accountOpened, accountOpened(accountId, ownerId));
+  const opened = (accountId: string, ownerId: string, overdraftLimit = '0', createdAt?: string) =>
+    envelope('account', eventTypes.accountOpened, accountOpened(accountId, ownerId, 'USD', overdraftLimit, createdAt));
   const created = (data: TransactionCreated) => envelope('transaction', eventTypes.transactionCreated, data);
+  const holdEvent = (data: HoldChanged) =>
+    envelope('transaction', { pending: eventTypes.holdCreated, posted: eventTypes.holdPosted, voided: eventTypes.holdVoided, expired: eventTypes.holdExpired }[data.hold.status], data);
+  const limits = (data: AccountLimitsChanged) => envelope('account', eventTypes.accountLimitsChanged, data);
 
   before(async () => {
     infra = await createTestInfra();
@@ -44,7 +58,7 @@ describe('balance service on real infrastructure', await needsInfra(), () => {
     // The consumer binds its queue in the background: publish the first (idempotent) event until it lands.
     await eventually(
       async () => {
-        await publish(opened(settlement, 'settlement-usd'));
+        await publish(envelope('account', eventTypes.accountOpened, settlementOpened(settlement)));
         await new Promise((resolve) => setTimeout(resolve, 200));
         return (await findBalance(infra.db, settlement)) ?? undefined;
       },
@@ -72,19 +86,24 @@ describe('balance service on real infrastructure', await needsInfra(), () => {
     assert.deepEqual({ ...mine.body, updatedAt: undefined }, {
       accountId: anaAccount,
       currency: 'USD',
-      available: '7500',
+      posted: '7500',
       pending: '0',
+      available: '7500',
+      overdraftLimit: '0',
       sequence: '2',
       updatedAt: undefined,
     });
     assert.ok(!Number.isNaN(Date.parse(mine.body.updatedAt)));
     assert.equal((await readBalance(service.app, bobAccount, await issuer.userToken(bob))).body.available, '2500');
-    assert.equal((await readBalance(service.app, settlement, operator)).body.available, '-10000');
+    // A settlement account's unbounded limit is shown, not added.
+    const settled = (await readBalance(service.app, settlement, operator)).body;
+    assert.deepEqual([settled.posted, settled.pending, settled.available, settled.overdraftLimit], ['-10000', '0', '-10000', UNBOUNDED]);
     assert.equal(await countEntries(infra.db, anaAccount), 2);
-    // The cache holds the same balance, versioned by sequence.
+    // The cache holds the same balance, versioned by the row's revision (always above the sequence).
     const cached = await infra.cache.getVersioned(cacheKey(anaAccount));
-    assert.equal(cached?.version, '2');
-    assert.equal(cached?.available, '7500');
+    assert.equal(cached?.sequence, '2');
+    assert.equal(cached?.version, '3');
+    assert.equal(cached?.posted, '7500');
   });
 
   test("nobody else learns an account exists: another user's, unknown and malformed ids are 404", async () => {
@@ -184,7 +203,7 @@ describe('balance service on real infrastructure', await needsInfra(), () => {
     assert.equal(anaNow.status, 200);
     assert.equal(anaNow.body.available, String(ledger.balanceOf(anaAccount)));
     assert.equal((await readBalance(service.app, bobAccount, await issuer.userToken(bob))).body.available, String(ledger.balanceOf(bobAccount)));
-    assert.equal((await infra.cache.getVersioned(cacheKey(anaAccount)))?.available, '6900');
+    assert.equal((await infra.cache.getVersioned(cacheKey(anaAccount)))?.posted, '6900');
   });
 
   test('with Redis failing, events still apply and reads stay correct; the cache catches up afterwards', async () => {
@@ -198,12 +217,12 @@ describe('balance service on real infrastructure', await needsInfra(), () => {
       assert.equal(anaNow.body.sequence, '5');
       assert.equal((await readBalance(service.app, bobAccount, operator)).body.available, '2100');
       // Redis itself still holds the old balance; nothing may serve it.
-      assert.equal((await infra.cache.getVersioned(cacheKey(anaAccount)))?.version, '4');
+      assert.equal((await infra.cache.getVersioned(cacheKey(anaAccount)))?.sequence, '4');
     } finally {
       cache.broken = false;
     }
-    await eventually(async () => ((await infra.cache.getVersioned(cacheKey(anaAccount)))?.version === '5' ? true : undefined), 10_000, 'the cache rewrite');
-    assert.equal((await infra.cache.getVersioned(cacheKey(anaAccount)))?.available, '7900');
+    await eventually(async () => ((await infra.cache.getVersioned(cacheKey(anaAccount)))?.sequence === '5' ? true : undefined), 10_000, 'the cache rewrite');
+    assert.equal((await infra.cache.getVersioned(cacheKey(anaAccount)))?.posted, '7900');
     assert.equal((await readBalance(service.app, anaAccount, operator)).body.available, '7900');
   });
 
@@ -232,7 +251,134 @@ describe('balance service on real infrastructure', await needsInfra(), () => {
       return answer.status === 200 ? answer.body : undefined;
     }, 15_000, 'the account');
     assert.equal(mine.available, '0');
+    assert.equal(mine.posted, '0');
     assert.equal(mine.pending, '0');
+    assert.equal(mine.overdraftLimit, '0');
     assert.equal(mine.sequence, '0');
+  });
+
+  test('a hold reserves (pending up, available down, posted unchanged); posting it releases the reservation and moves the money', async () => {
+    const gina = randomUUID();
+    const ginaAccount = randomUUID();
+    const harryAccount = randomUUID();
+    await publish(opened(ginaAccount, gina), opened(harryAccount, randomUUID()));
+    await publish(created(ledger.book(settlement, ginaAccount, 1_000n, 'deposit')));
+    await untilSequence(service.app, operator, ginaAccount, 1n);
+
+    const reserved = ledger.hold(ginaAccount, harryAccount, 300n);
+    await publish(holdEvent(reserved));
+    const held = await untilSequence(service.app, operator, ginaAccount, 2n);
+    assert.deepEqual([held.posted, held.pending, held.available], ['1000', '300', '700']);
+    // The owner reads it from the cache, which holds the reservation and the limit too.
+    const mine = await readBalance(service.app, ginaAccount, await issuer.userToken(gina));
+    assert.deepEqual([mine.body.posted, mine.body.pending, mine.body.available], ['1000', '300', '700']);
+    const cached = await infra.cache.getVersioned(cacheKey(ginaAccount));
+    assert.deepEqual([cached?.sequence, cached?.posted, cached?.pending, cached?.overdraftLimit], ['2', '1000', '300', '0']);
+
+    // Something the ledger refused moves nothing: ignored, never dead-lettered.
+    const rejected: TransactionRejected = {
+      attempt: { kind: 'post', fromAccountId: ginaAccount, toAccountId: harryAccount, amount: '900', currency: 'USD', reference: null, targetId: reserved.hold.id },
+      code: 'hold_amount_exceeded',
+      detail: 'The hold reserves 300',
+      limit: null,
+      initiatedBy: gina,
+      rejectedAt: new Date().toISOString(),
+    };
+    await publish(envelope('transaction', eventTypes.transactionRejected, rejected));
+
+    await publish(holdEvent(ledger.postHold(reserved.hold, 200n)));
+    const posted = await untilSequence(service.app, operator, ginaAccount, 3n);
+    assert.deepEqual([posted.posted, posted.pending, posted.available], ['800', '0', '800']);
+    const harry = await untilSequence(service.app, operator, harryAccount, 1n);
+    assert.deepEqual([harry.posted, harry.pending, harry.available], ['200', '0', '200']);
+    assert.equal((await readBalance(service.app, ginaAccount, await issuer.userToken(gina))).body.available, '800');
+
+    // A voided hold gives the reservation back; the history keeps every step with its reservation.
+    const second = ledger.hold(ginaAccount, harryAccount, 50n);
+    await publish(holdEvent(second), holdEvent(ledger.releaseHold(second.hold, 'voided')));
+    const voided = await untilSequence(service.app, operator, ginaAccount, 5n);
+    assert.deepEqual([voided.posted, voided.pending, voided.available], ['800', '0', '800']);
+    const { rows } = await infra.db.query<{ sequence: bigint; amount: bigint; balance_after: bigint; pending_amount: bigint; pending_after: bigint; transfer_id: string }>(
+      'SELECT sequence, amount, balance_after, pending_amount, pending_after, transfer_id FROM balance.entries WHERE account_id = $1 ORDER BY sequence',
+      [ginaAccount],
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.sequence, r.amount, r.balance_after, r.pending_amount, r.pending_after]),
+      [
+        [1n, 1000n, 1000n, 0n, 0n],
+        [2n, 0n, 1000n, 300n, 300n],
+        [3n, -200n, 800n, -300n, 0n],
+        [4n, 0n, 800n, 50n, 50n],
+        [5n, 0n, 800n, -50n, 0n],
+      ],
+    );
+    assert.equal(rows[1]!.transfer_id, reserved.hold.id, "the reservation belongs to the hold");
+    assert.notEqual(rows[2]!.transfer_id, reserved.hold.id, 'the capture belongs to its transfer');
+    assert.equal(await countEntries(infra.db, harryAccount), 1);
+  });
+
+  test('a hold step that overtook the reservation is repaired from the ledger, reservation included', async () => {
+    const ivyAccount = randomUUID();
+    const jackAccount = randomUUID();
+    await publish(opened(ivyAccount, randomUUID()), opened(jackAccount, randomUUID()));
+    await publish(created(ledger.book(settlement, ivyAccount, 500n, 'deposit')));
+    await untilSequence(service.app, operator, ivyAccount, 1n);
+    const reserved = ledger.hold(ivyAccount, jackAccount, 120n); // never delivered
+    const repairedBefore = service.stats.repaired;
+    await publish(holdEvent(ledger.postHold(reserved.hold)));
+    const ivy = await untilSequence(service.app, operator, ivyAccount, 3n);
+    assert.deepEqual([ivy.posted, ivy.pending, ivy.available], ['380', '0', '380']);
+    assert.ok(ledger.requests.includes(`/internal/accounts/${ivyAccount}/entries?afterSequence=1&limit=1`), ledger.requests.join('\n'));
+    assert.equal(service.stats.repaired, repairedBefore + 1);
+    const { rows } = await infra.db.query<{ pending_after: bigint; transfer_id: string }>('SELECT pending_after, transfer_id FROM balance.entries WHERE account_id = $1 AND sequence = 2', [ivyAccount]);
+    assert.deepEqual(rows, [{ pending_after: 120n, transfer_id: reserved.hold.id }]);
+  });
+
+  test('a higher overdraft limit raises available at once, from the cache too; an older change arriving late does not undo it', async () => {
+    const kim = randomUUID();
+    const kimAccount = randomUUID();
+    const openedAt = new Date(Date.now() - 60_000).toISOString();
+    await publish(opened(kimAccount, kim, '100', openedAt));
+    await publish(created(ledger.book(settlement, kimAccount, 1_000n, 'deposit')));
+    await publish(holdEvent(ledger.hold(kimAccount, settlement, 400n)));
+    const before = await untilSequence(service.app, operator, kimAccount, 2n);
+    assert.deepEqual([before.posted, before.pending, before.overdraftLimit, before.available], ['1000', '400', '100', '700']);
+    const kimToken = await issuer.userToken(kim);
+    assert.equal((await readBalance(service.app, kimAccount, kimToken)).body.available, '700');
+
+    const raisedAt = new Date().toISOString();
+    const limitsBefore = service.stats.limitsChanged;
+    await publish(limits(limitsChanged(kimAccount, kim, '2500', raisedAt)));
+    const raised = await eventually(async () => {
+      // The owner's read comes from the cache: the change must have replaced the copy of the same sequence.
+      const answer = await readBalance(service.app, kimAccount, kimToken);
+      return answer.body.overdraftLimit === '2500' ? answer.body : undefined;
+    }, 15_000, 'the raised limit');
+    assert.deepEqual([raised.posted, raised.pending, raised.available, raised.sequence], ['1000', '400', '3100', '2']);
+    assert.equal((await infra.cache.getVersioned(cacheKey(kimAccount)))?.overdraftLimit, '2500');
+    assert.equal(raised.updatedAt, raisedAt, 'the balance changed when the limit did');
+
+    // A change made before the one applied, delivered after it: stale, changes nothing.
+    await publish(limits(limitsChanged(kimAccount, kim, '0', new Date(Date.now() - 30_000).toISOString())));
+    await eventually(async () => (service.stats.limitsChanged >= limitsBefore + 2 ? true : undefined), 15_000, 'the stale change');
+    assert.equal((await readBalance(service.app, kimAccount, kimToken)).body.available, '3100');
+    assert.equal((await findBalance(infra.db, kimAccount))?.overdraftLimit, 2500n);
+  });
+
+  test('a limits change that overtakes account.opened is kept; the opening brings owner and currency, not its older limit', async () => {
+    const lea = randomUUID();
+    const leaAccount = randomUUID();
+    const openedAt = new Date(Date.now() - 60_000).toISOString();
+    await publish(limits(limitsChanged(leaAccount, lea, '5000', new Date(Date.now() - 1_000).toISOString())));
+    await eventually(async () => ((await findBalance(infra.db, leaAccount))?.overdraftLimit === 5000n ? true : undefined), 15_000, 'the limit stored');
+    // No currency, no owner, no entry yet: nobody reads it.
+    assert.equal((await readBalance(service.app, leaAccount, operator)).status, 404);
+
+    await publish(opened(leaAccount, lea, '0', openedAt));
+    const mine = await eventually(async () => {
+      const answer = await readBalance(service.app, leaAccount, await issuer.userToken(lea));
+      return answer.status === 200 ? answer.body : undefined;
+    }, 15_000, 'the opened account');
+    assert.deepEqual([mine.currency, mine.posted, mine.overdraftLimit, mine.available, mine.sequence], ['USD', '0', '5000', '5000', '0']);
   });
 });

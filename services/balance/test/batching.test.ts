@@ -64,7 +64,8 @@ describe('batching consumer on real infrastructure', await needsInfra(), () => {
     );
     for (const accountId of everyAccount) {
       const stored = await findBalance(infra.db, accountId);
-      assert.equal(stored?.available, ledger.balanceOf(accountId), accountId);
+      assert.equal(stored?.posted, ledger.balanceOf(accountId), accountId);
+      assert.equal(stored?.pending, ledger.pendingOf(accountId), accountId);
       assert.equal(stored?.sequence, ledger.sequenceOf(accountId), accountId);
     }
     assert.equal(await historyCount(), ledgerEntriesCount(), 'one history row per ledger entry');
@@ -153,12 +154,12 @@ describe('batching consumer on real infrastructure', await needsInfra(), () => {
       const cached = await eventually(
         async () => {
           const fields = await infra.cache.getVersioned(cacheKey(accountId));
-          return fields?.version === String(ledger.sequenceOf(accountId)) ? fields : undefined;
+          return fields?.sequence === String(ledger.sequenceOf(accountId)) ? fields : undefined;
         },
         5000,
         `the cached balance of ${accountId}`,
       );
-      assert.equal(cached.available, String(ledger.balanceOf(accountId)), accountId);
+      assert.equal(cached.posted, String(ledger.balanceOf(accountId)), accountId);
     }
     t.diagnostic(
       `${events.length} events in ${elapsedMs.toFixed(0)} ms from publish to applied: ${((events.length / elapsedMs) * 1000).toFixed(0)} events/s; ` +

@@ -4,12 +4,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createMemoryBus, createMemoryCache, createPgliteDb, envelope, openPglite, type Bus, type EventEnvelope } from '@wallet/kit';
-import { eventTypes, type TransactionCreated } from '@wallet/contracts';
+import { eventTypes, type HoldChanged, type TransactionCreated } from '@wallet/contracts';
 import { eventually, startTestIssuer, type TestIssuer } from '@wallet/testkit';
 import { createBalanceService, type BalanceService } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { countEntries } from '../src/store/balances.ts';
-import { accountOpened, readBalance, startFakeLedger, untilSequence, type FakeLedger } from './support.ts';
+import { accountOpened, limitsChanged, readBalance, settlementOpened, startFakeLedger, untilSequence, type FakeLedger } from './support.ts';
 
 describe('balance service on embedded infrastructure', () => {
   let pglite: Awaited<ReturnType<typeof openPglite>>;
@@ -22,6 +22,7 @@ describe('balance service on embedded infrastructure', () => {
 
   const publish = (...events: EventEnvelope[]) => bus.publish(events);
   const created = (data: TransactionCreated) => envelope('transaction', eventTypes.transactionCreated, data);
+  const holdEvent = (type: string, data: HoldChanged) => envelope('transaction', type, data);
 
   before(async () => {
     pglite = await openPglite(undefined);
@@ -49,7 +50,7 @@ describe('balance service on embedded infrastructure', () => {
     const anaAccount = randomUUID();
     const bobAccount = randomUUID();
     await publish(
-      envelope('account', eventTypes.accountOpened, accountOpened(settlement, 'settlement-usd')),
+      envelope('account', eventTypes.accountOpened, settlementOpened(settlement)),
       envelope('account', eventTypes.accountOpened, accountOpened(anaAccount, ana)),
       envelope('account', eventTypes.accountOpened, accountOpened(bobAccount, randomUUID())),
     );
@@ -77,5 +78,32 @@ describe('balance service on embedded infrastructure', () => {
     await eventually(async () => (bus.deadLetters.length === 1 ? true : undefined), 5000, 'the dead letter');
     assert.equal((await readBalance(service.app, anaAccount, operator)).body.sequence, '2');
     assert.equal((await readBalance(service.app, bobAccount, operator)).body.sequence, '1');
+  });
+
+  test('holds and limits: posted, pending and available', async () => {
+    const owner = randomUUID();
+    const settlement = randomUUID();
+    const account = randomUUID();
+    const payee = randomUUID();
+    await publish(
+      envelope('account', eventTypes.accountOpened, settlementOpened(settlement)),
+      envelope('account', eventTypes.accountOpened, accountOpened(account, owner)),
+      envelope('account', eventTypes.accountOpened, accountOpened(payee, randomUUID())),
+    );
+    await publish(created(ledger.book(settlement, account, 1_000n, 'deposit')));
+    const reserved = ledger.hold(account, payee, 600n);
+    await publish(holdEvent(eventTypes.holdCreated, reserved));
+    const held = await untilSequence(service.app, operator, account, 2n);
+    assert.deepEqual([held.posted, held.pending, held.available], ['1000', '600', '400']);
+
+    await publish(envelope('account', eventTypes.accountLimitsChanged, limitsChanged(account, owner, '250')));
+    const token = await issuer.userToken(owner);
+    await eventually(async () => ((await readBalance(service.app, account, token)).body.available === '650' ? true : undefined), 5000, 'the new limit');
+
+    await publish(holdEvent(eventTypes.holdExpired, ledger.releaseHold(reserved.hold, 'expired')));
+    const released = await untilSequence(service.app, operator, account, 3n);
+    assert.deepEqual([released.posted, released.pending, released.overdraftLimit, released.available], ['1000', '0', '250', '1250']);
+    const settled = (await readBalance(service.app, settlement, operator)).body;
+    assert.deepEqual([settled.posted, settled.available], ['-1000', '-1000']);
   });
 });

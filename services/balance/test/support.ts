@@ -1,10 +1,10 @@
-// Test helpers: a tiny stand-in for the transaction service's ledger (it books movements, hands out
-// their transaction.created events and answers the entry listing the balance service repairs from),
-// a cache that can be made to fail, and small read helpers.
+// Test helpers: a tiny stand-in for the transaction service's ledger (it books movements and holds,
+// hands out their transaction.created and transaction.hold_* events and answers the entry listing
+// the balance service repairs from), a cache that can be made to fail, and small read helpers.
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AccountOpened, LedgerEntry, TransactionCreated, TransferKind } from '@wallet/contracts';
+import type { AccountLimitsChanged, AccountOpened, HoldChanged, HoldData, LedgerEntry, TransactionCreated, TransferKind } from '@wallet/contracts';
 import type { App, Cache, VersionedWrite } from '@wallet/kit';
 
 export interface FakeLedger {
@@ -13,7 +13,16 @@ export interface FakeLedger {
   readonly requests: string[];
   /** Books `amount` from one account to the other and returns the event the real ledger would publish. */
   book(fromAccountId: string, toAccountId: string, amount: bigint, kind?: TransferKind): TransactionCreated;
+  /** Reserves `amount` on the source (transaction.hold_created). */
+  hold(fromAccountId: string, toAccountId: string, amount: bigint): HoldChanged;
+  /** Posts a pending hold, all of it or `amount` (transaction.hold_posted): the reservation is released, the amount moved. */
+  postHold(hold: HoldData, amount?: bigint): HoldChanged;
+  /** Releases a pending hold (transaction.hold_voided, or hold_expired). */
+  releaseHold(hold: HoldData, status: 'voided' | 'expired'): HoldChanged;
+  /** The posted balance. */
   balanceOf(accountId: string): bigint;
+  /** The amount reserved by pending holds. */
+  pendingOf(accountId: string): bigint;
   /** The sequence of the account's last entry; 0 before the first. */
   sequenceOf(accountId: string): bigint;
   close(): Promise<void>;
@@ -23,15 +32,18 @@ export async function startFakeLedger(currency = 'USD'): Promise<FakeLedger> {
   const entries = new Map<string, LedgerEntry[]>();
   const requests: string[] = [];
 
-  const post = (accountId: string, amount: bigint, createdAt: string, transferId: string): LedgerEntry => {
+  const post = (accountId: string, amount: bigint, createdAt: string, transferId: string, pendingAmount = 0n): LedgerEntry => {
     const list = entries.get(accountId) ?? [];
     const before = BigInt(list.at(-1)?.balanceAfter ?? '0');
+    const pendingBefore = BigInt(list.at(-1)?.pendingAfter ?? '0');
     const entry: LedgerEntry = {
       accountId,
       transferId,
       currency,
       amount: amount.toString(),
       balanceAfter: (before + amount).toString(),
+      pendingAmount: pendingAmount.toString(),
+      pendingAfter: (pendingBefore + pendingAmount).toString(),
       sequence: String(list.length + 1),
       createdAt,
     };
@@ -71,14 +83,57 @@ export async function startFakeLedger(currency = 'USD'): Promise<FakeLedger> {
         entries: [debit, credit],
       };
     },
+    hold(fromAccountId, toAccountId, amount) {
+      const createdAt = new Date().toISOString();
+      const hold: HoldData = {
+        id: randomUUID(),
+        status: 'pending',
+        fromAccountId,
+        toAccountId,
+        amount: amount.toString(),
+        postedAmount: '0',
+        currency,
+        expiresAt: null,
+        description: null,
+        reference: null,
+        metadata: {},
+        createdAt,
+        finishedAt: null,
+        transferId: null,
+      };
+      return { hold, entries: [post(fromAccountId, 0n, createdAt, hold.id, amount)] };
+    },
+    postHold(hold, amount = BigInt(hold.amount)) {
+      const finishedAt = new Date().toISOString();
+      const captureId = randomUUID();
+      const debit = post(hold.fromAccountId, -amount, finishedAt, captureId, -BigInt(hold.amount));
+      const credit = post(hold.toAccountId, amount, finishedAt, captureId);
+      return { hold: { ...hold, status: 'posted', postedAmount: amount.toString(), finishedAt, transferId: captureId }, entries: [debit, credit] };
+    },
+    releaseHold(hold, status) {
+      const finishedAt = new Date().toISOString();
+      return { hold: { ...hold, status, finishedAt }, entries: [post(hold.fromAccountId, 0n, finishedAt, hold.id, -BigInt(hold.amount))] };
+    },
     balanceOf: (accountId) => BigInt(entries.get(accountId)?.at(-1)?.balanceAfter ?? '0'),
+    pendingOf: (accountId) => BigInt(entries.get(accountId)?.at(-1)?.pendingAfter ?? '0'),
     sequenceOf: (accountId) => BigInt(entries.get(accountId)?.length ?? 0),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
 
-export function accountOpened(accountId: string, ownerId: string, currency = 'USD'): AccountOpened {
-  return { accountId, ownerId, currency, type: 'user', status: 'active', name: 'Main', overdraftLimit: '0', createdAt: new Date().toISOString() };
+export const UNBOUNDED = '9223372036854775807';
+
+export function accountOpened(accountId: string, ownerId: string, currency = 'USD', overdraftLimit = '0', createdAt = new Date().toISOString()): AccountOpened {
+  return { accountId, ownerId, currency, type: 'user', status: 'active', name: 'Main', overdraftLimit, tier: 'standard', createdAt };
+}
+
+/** A settlement account, as the account service opens it: unbounded overdraft. */
+export function settlementOpened(accountId: string, currency = 'USD'): AccountOpened {
+  return { accountId, ownerId: `settlement-${currency.toLowerCase()}`, currency, type: 'settlement', status: 'active', name: 'Settlement', overdraftLimit: UNBOUNDED, createdAt: new Date().toISOString() };
+}
+
+export function limitsChanged(accountId: string, ownerId: string, overdraftLimit: string, changedAt = new Date().toISOString()): AccountLimitsChanged {
+  return { accountId, ownerId, overdraftLimit, tier: 'standard', changedAt };
 }
 
 /** The real cache, until `broken` is set: then every call fails as if Redis were down. */
@@ -101,8 +156,10 @@ export function breakableCache(inner: Cache): Cache & { broken: boolean } {
 export interface BalanceBody {
   accountId: string;
   currency: string;
-  available: string;
+  posted: string;
   pending: string;
+  available: string;
+  overdraftLimit: string;
   sequence: string;
   updatedAt: string;
 }

@@ -10,39 +10,56 @@ const ids = ['10000000-0000-4000-8000-000000000001', '20000000-0000-4000-8000-00
 const [x, y, z] = ids;
 const at = '2025-01-01T00:00:00.000Z';
 
-/** A tiny ledger: books transfers and hands out their events, like the transaction service. */
+/** A tiny ledger: books transfers and holds and hands out their events, like the transaction service. */
 function ledger() {
-  const balances = new Map<string, { available: bigint; sequence: bigint }>();
+  const balances = new Map<string, { posted: bigint; pending: bigint; sequence: bigint }>();
   let transfers = 0;
-  const post = (accountId: string, amount: bigint, transferId: string): Entry => {
-    const now = balances.get(accountId) ?? { available: 0n, sequence: 0n };
-    const next = { available: now.available + amount, sequence: now.sequence + 1n };
+  const newId = () => `00000000-0000-4000-8000-${String(++transfers).padStart(12, '0')}`;
+  const post = (accountId: string, amount: bigint, transferId: string, pendingAmount = 0n): Entry => {
+    const now = balances.get(accountId) ?? { posted: 0n, pending: 0n, sequence: 0n };
+    const next = { posted: now.posted + amount, pending: now.pending + pendingAmount, sequence: now.sequence + 1n };
     balances.set(accountId, next);
-    return { accountId, currency: 'USD', amount, balanceAfter: next.available, sequence: next.sequence, createdAt: at, transferId };
+    return { accountId, currency: 'USD', amount, balanceAfter: next.posted, pendingAmount, pendingAfter: next.pending, sequence: next.sequence, createdAt: at, transferId };
   };
   return {
     balances,
     book(from: string, to: string, amount: bigint): BalanceEvent & { kind: 'entries' } {
-      const transferId = `00000000-0000-4000-8000-${String(++transfers).padStart(12, '0')}`;
+      const transferId = newId();
       return { kind: 'entries', entries: [post(from, -amount, transferId), post(to, amount, transferId)], createdAt: at };
+    },
+    /** hold_created: the source reserves. */
+    hold(from: string, amount: bigint): BalanceEvent & { kind: 'entries' } {
+      return { kind: 'entries', entries: [post(from, 0n, newId(), amount)], createdAt: at };
+    },
+    /** hold_posted: the source releases `reserved` and is debited `amount`, the destination credited. */
+    capture(from: string, to: string, reserved: bigint, amount: bigint): BalanceEvent & { kind: 'entries' } {
+      const transferId = newId();
+      return { kind: 'entries', entries: [post(from, -amount, transferId, -reserved), post(to, amount, transferId)], createdAt: at };
     },
   };
 }
 
-const row = (accountId: string, available: bigint, sequence: bigint, ownerId: string | null = 'owner'): BalanceView => ({
+const row = (accountId: string, posted: bigint, sequence: bigint, ownerId: string | null = 'owner'): BalanceView => ({
   accountId,
   ownerId,
   currency: 'USD',
-  available,
+  posted,
   pending: 0n,
+  overdraftLimit: 0n,
+  limitsChangedAt: null,
   sequence,
+  revision: sequence + 1n,
   updatedAt: at,
 });
 
 /** Why an event was refused; undefined when it was not. */
 const reasonOf = (outcome: EventOutcome | undefined) => (outcome?.kind === 'invalid' ? outcome.reason : undefined);
 const storedOf = (...rows: BalanceView[]) => new Map(rows.map((r) => [r.accountId, r]));
-const opened = (accountId: string, ownerId: string, currency = 'USD'): BalanceEvent => ({ kind: 'account_opened', account: { accountId, ownerId, currency, createdAt: at } });
+const opened = (accountId: string, ownerId: string, currency = 'USD', overdraftLimit = 0n, createdAt = at): BalanceEvent => ({
+  kind: 'account_opened',
+  account: { accountId, ownerId, currency, overdraftLimit, createdAt },
+});
+const limitsChanged = (accountId: string, overdraftLimit: bigint, changedAt: string): BalanceEvent => ({ kind: 'limits_changed', limits: { accountId, overdraftLimit, changedAt } });
 const recordedOf = (events: ReadonlyArray<BalanceEvent & { kind: 'entries' }>) => {
   const map = new Map<string, RecordedEntry>();
   for (const e of events.flatMap((ev) => ev.entries)) map.set(entryKey(e.accountId, e.sequence), e);
@@ -59,7 +76,7 @@ test('events apply in delivery order; each balance and the history move once', (
     { kind: 'applied', entries: 2, duplicates: 0 },
   ]);
   assert.deepEqual(
-    plan.changed.map((v) => [v.accountId, v.available, v.sequence]),
+    plan.changed.map((v) => [v.accountId, v.posted, v.sequence]),
     [
       [x, -105n, 2n],
       [y, 70n, 2n],
@@ -75,7 +92,7 @@ test('an event that overtook an earlier one of the same batch waits for it: no g
   const [first, second] = [l.book(x, y, 100n), l.book(x, y, 50n)];
   const plan = planBatch(storedOf(row(x, 0n, 0n), row(y, 0n, 0n)), new Map(), [second, first]);
   assert.deepEqual(plan.outcomes.map((o) => o.kind), ['applied', 'applied']);
-  assert.equal(plan.changed.find((v) => v.accountId === y)?.available, 150n);
+  assert.equal(plan.changed.find((v) => v.accountId === y)?.posted, 150n);
 });
 
 test('an entry missing from the batch leaves its successors waiting, and nothing of them is applied', () => {
@@ -159,19 +176,19 @@ test('entries may overtake account.opened; the opening then fills in the owner',
   const deposit = l.book(x, y, 100n);
   const plan = planBatch(storedOf(row(x, 0n, 0n)), new Map(), [deposit, opened(y, 'ana'), opened(z, 'bob')]);
   assert.deepEqual(plan.outcomes.map((o) => o.kind), ['applied', 'applied', 'applied']);
-  assert.deepEqual(plan.ownersFilled, [y]);
   assert.deepEqual(
-    plan.changed.map((v) => [v.accountId, v.ownerId, v.available]),
+    plan.changed.map((v) => [v.accountId, v.ownerId, v.posted, v.revision]),
     [
-      [x, 'owner', -100n],
-      [y, 'ana', 100n],
-      [z, 'bob', 0n],
+      [x, 'owner', -100n, 2n],
+      // Two changes (the entry, then the owner): two revisions, so the cached copy without owner is replaced.
+      [y, 'ana', 100n, 3n],
+      [z, 'bob', 0n, 1n],
     ],
   );
 });
 
 test('an opening that names another owner or currency is refused; a repeated one changes nothing', () => {
-  const stored = storedOf(row(x, 5n, 1n, 'ana'));
+  const stored = storedOf({ ...row(x, 5n, 1n, 'ana'), limitsChangedAt: at });
   const plan = planBatch(stored, new Map(), [opened(x, 'eve'), opened(x, 'ana', 'EUR'), opened(x, 'ana')]);
   assert.equal(reasonOf(plan.outcomes[0]), 'owner_mismatch');
   assert.equal(reasonOf(plan.outcomes[1]), 'currency_mismatch');
@@ -181,12 +198,15 @@ test('an opening that names another owner or currency is refused; a repeated one
 });
 
 test('an absent account starts from the first event that applies to it, not from a refused one', () => {
-  const bogus: BalanceEvent = { kind: 'entries', entries: [{ accountId: y, currency: 'EUR', amount: 1n, balanceAfter: 5n, sequence: 1n, createdAt: at, transferId: null }] };
+  const bogus: BalanceEvent = {
+    kind: 'entries',
+    entries: [{ accountId: y, currency: 'EUR', amount: 1n, balanceAfter: 5n, pendingAmount: 0n, pendingAfter: null, sequence: 1n, createdAt: at, transferId: null }],
+  };
   const real = ledger().book(x, y, 1n);
   assert.equal(startingRows([bogus, real]).find((r) => r.accountId === y)?.currency, 'EUR', 'the store inserts a placeholder from the first event');
   const plan = planBatch(storedOf(row(x, 0n, 0n)), new Map(), [bogus, real]);
   assert.equal(reasonOf(plan.outcomes[0]), 'balance_mismatch');
-  assert.deepEqual(plan.changed.find((v) => v.accountId === y), { ...row(y, 1n, 1n, null) });
+  assert.deepEqual(plan.changed.find((v) => v.accountId === y), { ...row(y, 1n, 1n, null), revision: 2n });
   // An absent account that no applied event touched is not in the plan: the store drops its placeholder.
   assert.deepEqual(planBatch(new Map(), new Map(), [bogus]).touched, []);
 });
@@ -209,10 +229,90 @@ test('any order and any repetition of a complete set of transfers in one batch e
         assert.ok(plan.outcomes.every((o) => o.kind === 'applied'));
         assert.equal(plan.entries.length, transfers.length * 2);
         for (const view of plan.touched) {
-          assert.equal(view.available, l.balances.get(view.accountId)!.available);
+          assert.equal(view.posted, l.balances.get(view.accountId)!.posted);
           assert.equal(view.sequence, l.balances.get(view.accountId)!.sequence);
+          assert.ok(view.revision > view.sequence);
         }
       },
     ),
   );
+});
+
+const later = (minutes: number) => new Date(Date.parse(at) + minutes * 60_000).toISOString();
+
+test('a hold reserves on the source, its capture releases the reservation and moves the money', () => {
+  const l = ledger();
+  const deposit = l.book(z, x, 1000n);
+  const reserve = l.hold(x, 300n);
+  const capture = l.capture(x, y, 300n, 200n);
+  const reserved = planBatch(storedOf(row(x, 0n, 0n), row(y, 0n, 0n), row(z, 0n, 0n)), new Map(), [deposit, reserve]);
+  assert.deepEqual(reserved.outcomes.map((o) => o.kind), ['applied', 'applied']);
+  const afterHold = reserved.changed.find((v) => v.accountId === x)!;
+  assert.deepEqual([afterHold.posted, afterHold.pending, afterHold.sequence], [1000n, 300n, 2n]);
+  assert.deepEqual(reserved.entries.at(-1), reserve.entries[0], 'the reservation entry is recorded as the ledger wrote it');
+
+  const posted = planBatch(storedOf(afterHold, row(y, 0n, 0n)), new Map(), [capture]);
+  assert.deepEqual(posted.outcomes, [{ kind: 'applied', entries: 2, duplicates: 0 }]);
+  assert.deepEqual(
+    posted.changed.map((v) => [v.accountId, v.posted, v.pending, v.sequence]),
+    [
+      [x, 800n, 0n, 3n],
+      [y, 200n, 0n, 1n],
+    ],
+  );
+  // A capture whose reservation does not add up is refused whole: the credit does not apply either.
+  const forged: BalanceEvent = {
+    kind: 'entries',
+    entries: [{ ...capture.entries[0]!, pendingAfter: 100n }, capture.entries[1]!],
+  };
+  const refused = planBatch(storedOf(afterHold, row(y, 0n, 0n)), new Map(), [forged]);
+  assert.equal(reasonOf(refused.outcomes[0]), 'pending_mismatch');
+  assert.deepEqual(refused.entries, []);
+  // A redelivered reservation saying another amount than the one recorded contradicts it.
+  const recorded = recordedOf([reserve]);
+  const replay: BalanceEvent = { kind: 'entries', entries: [{ ...reserve.entries[0]!, pendingAmount: 30n, pendingAfter: 30n }] };
+  assert.equal(reasonOf(planBatch(storedOf(afterHold), recorded, [replay]).outcomes[0]), 'duplicate_mismatch');
+});
+
+test('a limits change applies if newer than the limit held; an older or repeated one changes nothing', () => {
+  const stored = storedOf({ ...row(x, 100n, 1n), overdraftLimit: 500n, limitsChangedAt: later(1) });
+  const plan = planBatch(stored, new Map(), [limitsChanged(x, 2000n, later(5)), limitsChanged(x, 50n, later(3)), limitsChanged(x, 2000n, later(5))]);
+  assert.deepEqual(plan.outcomes.map((o) => o.kind), ['applied', 'applied', 'applied']);
+  assert.deepEqual(plan.changed.map((v) => [v.overdraftLimit, v.limitsChangedAt, v.updatedAt, v.revision, v.posted, v.sequence]), [[2000n, later(5), later(5), 3n, 100n, 1n]]);
+  // Older than what is held: nothing changes, not even the revision.
+  const stale = planBatch(stored, new Map(), [limitsChanged(x, 1n, later(1))]);
+  assert.deepEqual(stale.changed, []);
+  assert.deepEqual(stale.touched, [stored.get(x)]);
+});
+
+test("a limits change that overtook the opening is kept: the opening fills in owner and currency, not its older limit", () => {
+  const l = ledger();
+  const plan = planBatch(new Map(), new Map(), [limitsChanged(x, 7000n, later(10))]);
+  const first = plan.changed[0]!;
+  assert.deepEqual([first.ownerId, first.currency, first.overdraftLimit, first.sequence, first.revision], [null, null, 7000n, 0n, 1n]);
+
+  const deposit = l.book(z, x, 100n);
+  const next = planBatch(storedOf(first, row(z, 0n, 0n)), new Map(), [deposit, opened(x, 'ana', 'USD', 0n, at)]);
+  assert.deepEqual(next.outcomes.map((o) => o.kind), ['applied', 'applied']);
+  const view = next.changed.find((v) => v.accountId === x)!;
+  assert.deepEqual([view.ownerId, view.currency, view.posted, view.overdraftLimit, view.limitsChangedAt, view.revision], ['ana', 'USD', 100n, 7000n, later(10), 3n]);
+
+  // The opening's own limit applies when nothing newer is known: to a new account, or one whose entries came first.
+  const fresh = planBatch(new Map(), new Map(), [opened(y, 'bob', 'USD', 9223372036854775807n)]);
+  assert.deepEqual([fresh.changed[0]!.overdraftLimit, fresh.changed[0]!.limitsChangedAt], [9223372036854775807n, at]);
+  const afterEntries = planBatch(storedOf(row(y, 5n, 1n, null)), new Map(), [opened(y, 'bob', 'USD', 300n)]);
+  assert.deepEqual([afterEntries.changed[0]!.ownerId, afterEntries.changed[0]!.overdraftLimit], ['bob', 300n]);
+  // A repeated opening changes nothing, and does not undo a later limits change.
+  const changedLater = { ...row(y, 5n, 1n, 'bob'), overdraftLimit: 900n, limitsChangedAt: later(1) };
+  assert.deepEqual(planBatch(storedOf(changedLater), new Map(), [opened(y, 'bob', 'USD', 300n)]).changed, []);
+});
+
+test('every change of a row gets a higher revision, always above its sequence', () => {
+  const l = ledger();
+  const events = [l.book(x, y, 1n), l.book(x, y, 1n), limitsChanged(x, 10n, later(1)), l.book(y, x, 1n)];
+  const plan = planBatch(storedOf(row(x, 0n, 0n), { ...row(y, 0n, 0n), revision: 0n }), new Map(), events);
+  const [vx, vy] = plan.changed;
+  assert.deepEqual([vx!.sequence, vx!.revision], [3n, 5n]);
+  // y had a revision below its sequence (a row written around the service): lifted above it.
+  assert.deepEqual([vy!.sequence, vy!.revision], [3n, 4n]);
 });

@@ -3,11 +3,12 @@
 // An event is applied whole or not at all; one that cannot apply never holds the others back.
 import { contradictsRecord, planEntries, type InvalidReason, type RecordedEntry } from './apply.ts';
 import type { BalanceView } from './balance.ts';
-import type { AccountOpening, Entry } from './entry.ts';
+import type { AccountOpening, Entry, LimitsChange } from './entry.ts';
 
 export type BalanceEvent =
   | { kind: 'account_opened'; account: AccountOpening }
-  /** A transfer's entries (`transaction.created`, with the transfer's time), or a page of the ledger's listing. */
+  | { kind: 'limits_changed'; limits: LimitsChange }
+  /** The entries of a transfer or a hold step (with the ledger's time of it), or a page of the ledger's listing. */
   | { kind: 'entries'; entries: readonly Entry[]; createdAt?: string };
 
 export interface Gap {
@@ -28,27 +29,30 @@ export type EventOutcome =
 export interface BatchPlan {
   /** One per event, in the order given. */
   outcomes: EventOutcome[];
-  /** The final state of each balance the applied events changed (a new row, entries, an owner), by account id. */
+  /** The final state of each balance the applied events changed (a new row, entries, an owner, a limit), by account id. */
   changed: BalanceView[];
   /** Entries to append to the history. */
   entries: Entry[];
   /** The final state of each balance the applied events touched, changed or not (what the cache gets), by account id. */
   touched: BalanceView[];
-  /** Accounts whose missing owner an account.opened filled in. */
-  ownersFilled: string[];
 }
 
 export const entryKey = (accountId: string, sequence: bigint): string => `${accountId}/${sequence}`;
 
-const zero = (accountId: string, ownerId: string | null, currency: string, updatedAt: string): BalanceView => ({
+const zero = (accountId: string, ownerId: string | null, currency: string | null, updatedAt: string): BalanceView => ({
   accountId,
   ownerId,
   currency,
-  available: 0n,
+  posted: 0n,
   pending: 0n,
+  overdraftLimit: 0n,
+  limitsChangedAt: null,
   sequence: 0n,
+  revision: 0n,
   updatedAt,
 });
+
+const later = (a: string, b: string) => (a < b ? b : a);
 
 function byAccount(entries: readonly Entry[]): Map<string, Entry[]> {
   const groups = new Map<string, Entry[]>();
@@ -59,13 +63,22 @@ function byAccount(entries: readonly Entry[]): Map<string, Entry[]> {
 /** The row an event would create for an account it finds absent (entries can overtake account.opened). */
 function startingRow(event: BalanceEvent, accountId: string): BalanceView {
   if (event.kind === 'account_opened') return zero(accountId, event.account.ownerId, event.account.currency, event.account.createdAt);
+  // A limits change names no currency: the row waits for an entry or the opening to name it.
+  if (event.kind === 'limits_changed') return zero(accountId, null, null, event.limits.changedAt);
   const first = event.entries.find((e) => e.accountId === accountId);
   if (!first) throw new Error(`startingRow: the event has no entry of ${accountId}`);
   return zero(accountId, null, first.currency, first.createdAt);
 }
 
 function accountsOf(event: BalanceEvent): string[] {
-  return event.kind === 'account_opened' ? [event.account.accountId] : [...new Set(event.entries.map((e) => e.accountId))];
+  switch (event.kind) {
+    case 'account_opened':
+      return [event.account.accountId];
+    case 'limits_changed':
+      return [event.limits.accountId];
+    case 'entries':
+      return [...new Set(event.entries.map((e) => e.accountId))];
+  }
 }
 
 /**
@@ -95,33 +108,50 @@ export function possibleDuplicates(stored: ReadonlyMap<string, BalanceView>, eve
 
 interface Decision {
   outcome: EventOutcome;
-  /** New states of the accounts the event touches (only when applied). */
+  /** New states of the accounts the event touches (only when applied); `planBatch` bumps the revision of the changed ones. */
   next: Map<string, BalanceView>;
   changed: string[];
   apply: Entry[];
-  ownerFilled?: string;
+}
+
+const appliedNothing: EventOutcome = { kind: 'applied', entries: 0, duplicates: 0 };
+
+/** The limit `limits` says, if it is newer than the one `view` holds (a limit held since an unknown time is older than any). */
+function newerLimit(view: BalanceView, overdraftLimit: bigint, since: string): BalanceView | undefined {
+  if (view.limitsChangedAt !== null && since <= view.limitsChangedAt) return undefined;
+  return { ...view, overdraftLimit, limitsChangedAt: since };
 }
 
 const refused = (outcome: EventOutcome): Decision => ({ outcome, next: new Map(), changed: [], apply: [] });
 
+/**
+ * The opening fills in what entries or a limits change that overtook it could not know (owner,
+ * currency), and its overdraft limit unless a newer limits change is already there.
+ */
 function decideOpening(account: AccountOpening, state: BalanceView | undefined): Decision {
   const { accountId, ownerId, currency } = account;
   if (!state) {
-    const row = zero(accountId, ownerId, currency, account.createdAt);
-    return { outcome: { kind: 'applied', entries: 0, duplicates: 0 }, next: new Map([[accountId, row]]), changed: [accountId], apply: [] };
+    const row = { ...zero(accountId, ownerId, currency, account.createdAt), overdraftLimit: account.overdraftLimit, limitsChangedAt: account.createdAt };
+    return { outcome: appliedNothing, next: new Map([[accountId, row]]), changed: [accountId], apply: [] };
   }
-  if (state.currency !== currency) {
+  if (state.currency !== null && state.currency !== currency) {
     return refused({ kind: 'invalid', accountId, reason: 'currency_mismatch', detail: `opened in ${currency}, entries in ${state.currency}` });
   }
-  if (state.ownerId === ownerId) return { outcome: { kind: 'applied', entries: 0, duplicates: 0 }, next: new Map([[accountId, state]]), changed: [], apply: [] };
-  if (state.ownerId !== null) return refused({ kind: 'invalid', accountId, reason: 'owner_mismatch', detail: 'the account already has another owner' });
-  return {
-    outcome: { kind: 'applied', entries: 0, duplicates: 0 },
-    next: new Map([[accountId, { ...state, ownerId }]]),
-    changed: [accountId],
-    apply: [],
-    ownerFilled: accountId,
-  };
+  if (state.ownerId !== null && state.ownerId !== ownerId) return refused({ kind: 'invalid', accountId, reason: 'owner_mismatch', detail: 'the account already has another owner' });
+  const filled: BalanceView = { ...state, ownerId, currency };
+  const next = newerLimit(filled, account.overdraftLimit, account.createdAt) ?? filled;
+  const changed = state.ownerId === null || state.currency === null || next !== filled;
+  return { outcome: appliedNothing, next: new Map([[accountId, changed ? next : state]]), changed: changed ? [accountId] : [], apply: [] };
+}
+
+/** A limits change applies if it is newer than the limit held (by `changedAt`); an older or repeated one changes nothing. */
+function decideLimits(limits: LimitsChange, state: BalanceView | undefined): Decision {
+  const { accountId, overdraftLimit, changedAt } = limits;
+  const current = state ?? zero(accountId, null, null, changedAt);
+  const next = newerLimit(current, overdraftLimit, changedAt);
+  if (!next) return { outcome: appliedNothing, next: new Map([[accountId, current]]), changed: [], apply: [] };
+  // The available amount changed now: so did the balance.
+  return { outcome: appliedNothing, next: new Map([[accountId, { ...next, updatedAt: later(current.updatedAt, changedAt) }]]), changed: [accountId], apply: [] };
 }
 
 function decideEntries(
@@ -156,13 +186,24 @@ function decideEntries(
       if (contradiction) return refused({ kind: 'invalid', accountId, reason: 'duplicate_mismatch', detail: contradiction, sequence: duplicate.sequence });
     }
     const last = plan.apply.at(-1);
-    next.set(accountId, last ? { ...state, available: last.balanceAfter, sequence: last.sequence, updatedAt: last.createdAt } : state);
+    const { currency, posted, pending, sequence } = plan.next;
+    next.set(accountId, last ? { ...state, currency, posted, pending, sequence, updatedAt: later(state.updatedAt, last.createdAt) } : state);
     if (last || !known) changed.push(accountId);
     apply.push(...plan.apply);
     duplicates += plan.duplicates.length;
   }
   if (gaps.length > 0) return refused({ kind: 'gap', gaps });
   return { outcome: { kind: 'applied', entries: apply.length, duplicates }, next, changed, apply };
+}
+
+/**
+ * Every change of a row gets a higher revision (the cache keeps the highest version, so it never goes
+ * back), always above the sequence: copies cached before revisions existed carry the sequence as
+ * their version, and any newer write must replace them.
+ */
+function nextRevision(before: BalanceView | undefined, after: BalanceView): bigint {
+  const bumped = (before?.revision ?? 0n) + 1n;
+  return bumped > after.sequence ? bumped : after.sequence + 1n;
 }
 
 /**
@@ -182,7 +223,6 @@ export function planBatch(
   const outcomes: EventOutcome[] = [];
   const changed = new Set<string>();
   const touched = new Set<string>();
-  const ownersFilled = new Set<string>();
   const entries: Entry[] = [];
 
   let waiting = events.map((_, i) => i);
@@ -193,12 +233,17 @@ export function planBatch(
     let progressed = false;
     for (const i of waiting) {
       const event = events[i]!;
-      const decision = event.kind === 'account_opened' ? decideOpening(event.account, states.get(event.account.accountId)) : decideEntries(event.entries, states, recordOf);
+      const decision =
+        event.kind === 'account_opened'
+          ? decideOpening(event.account, states.get(event.account.accountId))
+          : event.kind === 'limits_changed'
+            ? decideLimits(event.limits, states.get(event.limits.accountId))
+            : decideEntries(event.entries, states, recordOf);
       outcomes[i] = decision.outcome;
       if (decision.outcome.kind === 'gap') stillWaiting.push(i);
       if (decision.outcome.kind !== 'applied') continue;
       for (const [accountId, view] of decision.next) {
-        states.set(accountId, view);
+        states.set(accountId, decision.changed.includes(accountId) ? { ...view, revision: nextRevision(states.get(accountId), view) } : view);
         touched.add(accountId);
       }
       for (const accountId of decision.changed) changed.add(accountId);
@@ -206,7 +251,6 @@ export function planBatch(
         appliedHere.set(entryKey(entry.accountId, entry.sequence), entry);
         entries.push(entry);
       }
-      if (decision.ownerFilled) ownersFilled.add(decision.ownerFilled);
       progressed ||= decision.changed.length > 0;
     }
     if (!progressed || stillWaiting.length === waiting.length) break;
@@ -214,5 +258,5 @@ export function planBatch(
   }
 
   const viewsOf = (ids: Set<string>) => [...ids].sort().map((id) => states.get(id)!);
-  return { outcomes, changed: viewsOf(changed), entries, touched: viewsOf(touched), ownersFilled: [...ownersFilled].sort() };
+  return { outcomes, changed: viewsOf(changed), entries, touched: viewsOf(touched) };
 }

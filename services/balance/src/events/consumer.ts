@@ -1,11 +1,12 @@
-// The balance service's one queue: account events create balance rows, transaction events move them.
+// The balance service's one queue: account events create balance rows and set their overdraft limits,
+// transaction events (transfers, hold steps) move them.
 // Up to `prefetch` deliveries are handled at once; each is parsed and handed to a group-commit
 // batcher in delivery order, and acknowledged once the batch that applied it has committed and its
 // balances are in the cache (the cache write overlaps the next batch's transaction).
 import { createBatcher, type EventEnvelope, type Subscription } from '@wallet/kit';
-import { eventTypes } from '@wallet/contracts';
+import { entryEventTypes, eventTypes } from '@wallet/contracts';
 import type { BalanceEvent } from '../domain/batch.ts';
-import { parseAccountOpened, parseTransactionCreated } from '../domain/entry.ts';
+import { parseAccountOpened, parseHoldChanged, parseLimitsChanged, parseTransactionCreated } from '../domain/entry.ts';
 import { InvalidEventError, type Applied, type Projector } from './projector.ts';
 
 export const BALANCE_QUEUE = 'balance.events';
@@ -29,22 +30,29 @@ export interface ConsumerOptions {
   onRejected?(reason: string): void;
 }
 
-/** What the projector makes of a delivery; undefined for events that do not move balances. */
+/**
+ * What the projector makes of a delivery; undefined for events that do not move balances
+ * (`transaction.rejected`, `account.status_changed`, anything unknown).
+ */
 export function toBalanceEvent(event: EventEnvelope): BalanceEvent | undefined {
   switch (event.type) {
     case eventTypes.accountOpened: {
       const parsed = parseAccountOpened(event.data);
-      if (!parsed.ok) throw new MalformedEventError(`account.opened: ${parsed.reason}`);
+      if (!parsed.ok) throw new MalformedEventError(`${event.type}: ${parsed.reason}`);
       return { kind: 'account_opened', account: parsed.value };
     }
-    case eventTypes.transactionCreated: {
-      const parsed = parseTransactionCreated(event.data);
-      if (!parsed.ok) throw new MalformedEventError(`transaction.created: ${parsed.reason}`);
+    case eventTypes.accountLimitsChanged: {
+      const parsed = parseLimitsChanged(event.data);
+      if (!parsed.ok) throw new MalformedEventError(`${event.type}: ${parsed.reason}`);
+      return { kind: 'limits_changed', limits: parsed.value };
+    }
+    default: {
+      // Entry-bearing events: a transfer's (`transaction.created`) or a hold step's (`transaction.hold_*`).
+      if (!entryEventTypes.includes(event.type)) return undefined;
+      const parsed = event.type === eventTypes.transactionCreated ? parseTransactionCreated(event.data) : parseHoldChanged(event.data);
+      if (!parsed.ok) throw new MalformedEventError(`${event.type}: ${parsed.reason}`);
       return { kind: 'entries', entries: parsed.value.entries, createdAt: parsed.value.createdAt };
     }
-    default:
-      // Other account.* and transaction.* events do not move balances.
-      return undefined;
   }
 }
 

@@ -1,6 +1,6 @@
 // Reads missing entries from the ledger (the transaction service), the source of truth for repairs.
 import type { ServiceClient } from '@wallet/kit';
-import { ENTRIES_PER_BATCH_MAX, isUuid, parseEntry, type Entry } from '../domain/entry.ts';
+import { ENTRIES_PER_BATCH_MAX, parseEntry, type Entry } from '../domain/entry.ts';
 
 export interface LedgerClient {
   /** Entries of one account with a sequence above `afterSequence`, in sequence order, at most `limit`. */
@@ -18,11 +18,9 @@ export function createLedgerClient(client: ServiceClient): LedgerClient {
       const raw = typeof body === 'object' && body !== null && 'entries' in body ? body.entries : undefined;
       if (!Array.isArray(raw) || raw.length > limit) throw new Error(`the transaction service sent a malformed entry page for ${accountId}`);
       return raw.map((item: unknown) => {
-        // The listing may name each entry's transfer; the LedgerEntry contract does not require it.
-        const transferId = typeof item === 'object' && item !== null && 'transferId' in item && typeof item.transferId === 'string' && isUuid(item.transferId)
-            ? item.transferId.toLowerCase()
-            : null;
-        const parsed = parseEntry(item, transferId);
+        // Each entry names its transfer (or hold) when the listing says it, and its reservation
+        // (pendingAmount, pendingAfter) the same way as in the events.
+        const parsed = parseEntry(item, null);
         if (!parsed.ok) throw new Error(`the transaction service sent a malformed entry for ${accountId}: ${parsed.reason}`);
         return parsed.value;
       });

@@ -27,7 +27,9 @@ export class InvalidEventError extends Error {
 
 export interface ProjectorStats {
   accountsOpened: number;
-  /** Events committed (account.opened and transaction.created), including those that were all duplicates. */
+  /** account.limits_changed events committed (also those older than the limit held, which change nothing). */
+  limitsChanged: number;
+  /** Events committed (account.opened, account.limits_changed and the entry-bearing ones), including those that were all duplicates. */
   events: number;
   /** Entries applied from events. */
   applied: number;
@@ -87,7 +89,7 @@ const refusal = (outcome: { accountId: string; reason: RefusalReason; detail: st
 const silentObserver: ProjectorObserver = { batch: () => undefined, committed: () => undefined, gapRepaired: () => undefined };
 
 export function createProjector({ db, cache, ledger, ledgerPageSize, repairPagesMax, observer = silentObserver }: ProjectorOptions): Projector {
-  const stats: ProjectorStats = { accountsOpened: 0, events: 0, applied: 0, repaired: 0, gapsRepaired: 0, duplicates: 0, rejected: 0, batches: 0, largestBatch: 0 };
+  const stats: ProjectorStats = { accountsOpened: 0, limitsChanged: 0, events: 0, applied: 0, repaired: 0, gapsRepaired: 0, duplicates: 0, rejected: 0, batches: 0, largestBatch: 0 };
 
   /** Decides and writes events in one transaction. Rows of accounts no applied event used are not kept. */
   const commit = (events: readonly BalanceEvent[]): Promise<BatchPlan> =>
@@ -113,16 +115,13 @@ export function createProjector({ db, cache, ledger, ledgerPageSize, repairPages
       return plan;
     });
 
-  // Cache writes run one after another — an owner's "forget" must never land after a newer write —
-  // but beside the next batch's transaction. Each is one pipeline; failures are absorbed and retried
-  // by the BalanceCache, so this chain never rejects.
+  // Cache writes run one after another, beside the next batch's transaction. Each is one pipeline,
+  // versioned by the rows' revisions (a filled-in owner or a new limit bumps it too, so every change
+  // replaces the cached copy); failures are absorbed and retried by the BalanceCache, so this chain
+  // never rejects.
   let cacheTail: Promise<void> = Promise.resolve();
   const toCache = (plan: BatchPlan): Promise<void> => {
-    const written = cacheTail.then(async () => {
-      // A cached balance of the same version may still say "no owner": drop it before rewriting.
-      for (const accountId of plan.ownersFilled) await cache.forget(accountId);
-      await cache.writeMany(plan.touched);
-    });
+    const written = cacheTail.then(() => cache.writeMany(plan.touched));
     cacheTail = written.catch(() => undefined);
     return written;
   };
@@ -140,6 +139,7 @@ export function createProjector({ db, cache, ledger, ledgerPageSize, repairPages
       count++;
       duplicates += outcome.duplicates;
       if (event.kind === 'account_opened') stats.accountsOpened++;
+      else if (event.kind === 'limits_changed') stats.limitsChanged++;
       else if (outcome.entries > 0 && event.createdAt) lagsSeconds.push(Math.max(0, now - Date.parse(event.createdAt)) / 1000);
       stats.applied += outcome.entries;
     });

@@ -2,7 +2,7 @@
 import { Type } from 'typebox';
 import { authenticate, callerOf, isOperator, ProblemError, type App, type TokenVerifier } from '@wallet/kit';
 import { Balance, problems } from '@wallet/contracts';
-import { canRead, type BalanceView } from '../domain/balance.ts';
+import { availableOf, canRead, type BalanceView } from '../domain/balance.ts';
 import { isUuid } from '../domain/entry.ts';
 import type { BalanceReader } from '../store/balance-reader.ts';
 
@@ -13,16 +13,21 @@ export interface BalanceRoutesOptions {
 
 const Params = Type.Object({ id: Type.String({ description: 'Account id (UUID); anything else is answered like an unknown account' }) });
 
-export function toBalanceBody(view: BalanceView): Balance {
+export function toBalanceBody(view: BalanceView & { currency: string }): Balance {
   return {
     accountId: view.accountId,
     currency: view.currency,
-    available: view.available.toString(),
+    posted: view.posted.toString(),
     pending: view.pending.toString(),
+    available: availableOf(view).toString(),
+    overdraftLimit: view.overdraftLimit.toString(),
     sequence: view.sequence.toString(),
     updatedAt: view.updatedAt,
   };
 }
+
+/** A row only a limits change has written (no entry, no opening) is no balance yet. */
+const hasCurrency = (view: BalanceView): view is BalanceView & { currency: string } => view.currency !== null;
 
 export async function balanceRoutes(app: App, { verifier, reader }: BalanceRoutesOptions): Promise<void> {
   await app.register(async (scope: App) => {
@@ -33,7 +38,10 @@ export async function balanceRoutes(app: App, { verifier, reader }: BalanceRoute
       {
         schema: {
           summary: 'The balance of one account',
-          description: 'Owners read their own accounts, operators any account. Amounts are minor units as digit strings.',
+          description:
+            'Owners read their own accounts, operators any account. Amounts are minor units as digit strings. ' +
+            'posted: settled money; pending: reserved by holds; available = posted − pending + overdraftLimit ' +
+            '(settlement accounts, whose limit is unbounded: posted − pending).',
           tags: ['balances'],
           security: [{ bearer: [] }],
           params: Params,
@@ -46,7 +54,7 @@ export async function balanceRoutes(app: App, { verifier, reader }: BalanceRoute
         // A malformed id names no account: the same answer as an unknown or foreign one.
         if (!isUuid(request.params.id)) throw notFound();
         const view = await reader.read(request.params.id.toLowerCase());
-        if (!view || !canRead(view, { subject: caller.subject, operator: isOperator(caller) })) throw notFound();
+        if (!view || !hasCurrency(view) || !canRead(view, { subject: caller.subject, operator: isOperator(caller) })) throw notFound();
         return toBalanceBody(view);
       },
     );

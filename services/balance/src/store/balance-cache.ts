@@ -1,8 +1,9 @@
-// Balances in the shared cache (Redis in real mode), keyed by account and versioned by sequence so a
-// late or repeated write never replaces a newer balance. The cache only ever speeds reads up: every
-// failure here is logged and absorbed, and PostgreSQL answers instead.
+// Balances in the shared cache (Redis in real mode), keyed by account and versioned by the row's
+// revision (bumped by every change: entries, owner, limit) so a late or repeated write never replaces
+// a newer balance. The cache only ever speeds reads up: every failure here is logged and absorbed,
+// and PostgreSQL answers instead.
 import type { Cache } from '@wallet/kit';
-import type { BalanceView } from '../domain/balance.ts';
+import { availableOf, type BalanceView } from '../domain/balance.ts';
 
 interface Log {
   warn(obj: object, msg: string): void;
@@ -25,13 +26,12 @@ export interface BalanceCache {
   write(view: BalanceView): Promise<void>;
   /** `write` for many balances in one round trip (a Redis pipeline). */
   writeMany(views: readonly BalanceView[]): Promise<void>;
-  /** Drops the cached balance (its owner changed). */
-  forget(accountId: string): Promise<void>;
   /** Retries the writes that failed; returns how many are still waiting. */
   retryStale(): Promise<number>;
 }
 
-const digits = /^-?[0-9]{1,19}$/;
+const signedDigits = /^-?[0-9]{1,19}$/;
+const digits = /^[0-9]{1,19}$/;
 
 export const cacheKey = (accountId: string) => `balance:${accountId}`;
 
@@ -43,17 +43,41 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * The cached hash: `version` (the revision), `sequence`, `posted`, `pending`, `overdraftLimit`,
+ * `limitsChangedAt` and `currency` ('' for none), `ownerId` ('' for none), `updatedAt`, and
+ * `available` as served (derived again on read; written so the hash never shows a stale one).
+ */
+function fieldsOf(view: BalanceView): Record<string, string> {
+  return {
+    sequence: view.sequence.toString(),
+    posted: view.posted.toString(),
+    pending: view.pending.toString(),
+    overdraftLimit: view.overdraftLimit.toString(),
+    available: availableOf(view).toString(),
+    limitsChangedAt: view.limitsChangedAt ?? '',
+    currency: view.currency ?? '',
+    ownerId: view.ownerId ?? '',
+    updatedAt: view.updatedAt,
+  };
+}
+
+/** Undefined for anything but the current format, e.g. a hash written before holds (no posted, no overdraftLimit): a miss. */
 function decode(accountId: string, fields: Record<string, string>): BalanceView | undefined {
-  const { version, available, pending, currency, ownerId, updatedAt } = fields;
-  if (!version || !available || !pending || !currency || ownerId === undefined || !updatedAt) return undefined;
-  if (!digits.test(version) || !digits.test(available) || !digits.test(pending)) return undefined;
+  const { version, sequence, posted, pending, overdraftLimit, limitsChangedAt, currency, ownerId, updatedAt } = fields;
+  if (!version || !sequence || !posted || !pending || !overdraftLimit || !updatedAt) return undefined;
+  if (limitsChangedAt === undefined || currency === undefined || ownerId === undefined) return undefined;
+  if (!digits.test(version) || !digits.test(sequence) || !signedDigits.test(posted) || !signedDigits.test(pending) || !digits.test(overdraftLimit)) return undefined;
   return {
     accountId,
     ownerId: ownerId === '' ? null : ownerId,
-    currency,
-    available: BigInt(available),
+    currency: currency === '' ? null : currency,
+    posted: BigInt(posted),
     pending: BigInt(pending),
-    sequence: BigInt(version),
+    overdraftLimit: BigInt(overdraftLimit),
+    limitsChangedAt: limitsChangedAt === '' ? null : limitsChangedAt,
+    sequence: BigInt(sequence),
+    revision: BigInt(version),
     updatedAt,
   };
 }
@@ -63,7 +87,7 @@ export function createBalanceCache({ cache, log, timeoutMs, staleAccountsMax }: 
 
   const markStale = (view: BalanceView) => {
     const known = stale.get(view.accountId);
-    if (known && known.sequence > view.sequence) return;
+    if (known && known.revision > view.revision) return;
     if (!known && stale.size >= staleAccountsMax) {
       log.error({ accountId: view.accountId, staleAccountsMax }, 'too many stale cached balances to track; this one may be served stale until its next change');
       return;
@@ -71,19 +95,11 @@ export function createBalanceCache({ cache, log, timeoutMs, staleAccountsMax }: 
     stale.set(view.accountId, view);
   };
 
-  const fieldsOf = (view: BalanceView) => ({
-    available: view.available.toString(),
-    pending: view.pending.toString(),
-    currency: view.currency,
-    ownerId: view.ownerId ?? '',
-    updatedAt: view.updatedAt,
-  });
-
-  const put = (view: BalanceView) => withTimeout(cache.setVersioned(cacheKey(view.accountId), view.sequence, fieldsOf(view)), timeoutMs);
+  const put = (view: BalanceView) => withTimeout(cache.setVersioned(cacheKey(view.accountId), view.revision, fieldsOf(view)), timeoutMs);
 
   const written = (view: BalanceView) => {
     const known = stale.get(view.accountId);
-    if (known && known.sequence <= view.sequence) stale.delete(view.accountId);
+    if (known && known.revision <= view.revision) stale.delete(view.accountId);
   };
 
   return {
@@ -109,20 +125,13 @@ export function createBalanceCache({ cache, log, timeoutMs, staleAccountsMax }: 
     async writeMany(views) {
       if (views.length === 0) return;
       try {
-        const writes = views.map((view) => ({ key: cacheKey(view.accountId), version: view.sequence, fields: fieldsOf(view) }));
+        const writes = views.map((view) => ({ key: cacheKey(view.accountId), version: view.revision, fields: fieldsOf(view) }));
         await withTimeout(cache.setVersionedMany(writes), timeoutMs);
         views.forEach(written);
       } catch (error) {
         // Some writes may have landed; rewriting those is harmless (versioned), so all are retried.
         log.warn({ err: error, accounts: views.length }, 'cache write failed; will retry');
         views.forEach(markStale);
-      }
-    },
-    async forget(accountId) {
-      try {
-        await withTimeout(cache.del(cacheKey(accountId)), timeoutMs);
-      } catch (error) {
-        log.warn({ err: error, accountId }, 'cache delete failed');
       }
     },
     async retryStale() {

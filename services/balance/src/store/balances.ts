@@ -10,23 +10,30 @@ export const SCHEMA = 'balance';
 interface BalanceRow {
   account_id: string;
   owner_id: string | null;
-  currency: string;
+  currency: string | null;
+  /** The posted balance (the column's name predates holds). */
   available: bigint;
   pending: bigint;
+  overdraft_limit: bigint;
+  limits_changed_at: Date | null;
   sequence: bigint;
+  revision: bigint;
   updated_at: Date;
 }
 
-const columns = 'account_id, owner_id, currency, available, pending, sequence, updated_at';
+const columns = 'account_id, owner_id, currency, available, pending, overdraft_limit, limits_changed_at, sequence, revision, updated_at';
 
 function toView(row: BalanceRow): BalanceView {
   return {
     accountId: row.account_id,
     ownerId: row.owner_id,
     currency: row.currency,
-    available: row.available,
+    posted: row.available,
     pending: row.pending,
+    overdraftLimit: row.overdraft_limit,
+    limitsChangedAt: row.limits_changed_at?.toISOString() ?? null,
     sequence: row.sequence,
+    revision: row.revision,
     updatedAt: row.updated_at.toISOString(),
   };
 }
@@ -72,14 +79,28 @@ export async function deleteBalances(q: Queryable, accountIds: readonly string[]
 export async function findRecordedEntries(q: Queryable, keys: ReadonlyArray<{ accountId: string; sequence: bigint }>): Promise<Map<string, RecordedEntry>> {
   const recorded = new Map<string, RecordedEntry>();
   if (keys.length === 0) return recorded;
-  const { rows } = await q.query<{ account_id: string; sequence: bigint; amount: bigint; balance_after: bigint; transfer_id: string | null }>(
-    `SELECT e.account_id, e.sequence, e.amount, e.balance_after, e.transfer_id
+  const { rows } = await q.query<{
+    account_id: string;
+    sequence: bigint;
+    amount: bigint;
+    balance_after: bigint;
+    pending_amount: bigint | null;
+    pending_after: bigint | null;
+    transfer_id: string | null;
+  }>(
+    `SELECT e.account_id, e.sequence, e.amount, e.balance_after, e.pending_amount, e.pending_after, e.transfer_id
      FROM unnest($1::uuid[], $2::bigint[]) AS k(account_id, sequence)
      JOIN ${SCHEMA}.entries e USING (account_id, sequence)`,
     [keys.map((k) => k.accountId), keys.map((k) => k.sequence.toString())],
   );
   for (const row of rows) {
-    recorded.set(entryKey(row.account_id, row.sequence), { amount: row.amount, balanceAfter: row.balance_after, transferId: row.transfer_id });
+    recorded.set(entryKey(row.account_id, row.sequence), {
+      amount: row.amount,
+      balanceAfter: row.balance_after,
+      pendingAmount: row.pending_amount,
+      pendingAfter: row.pending_after,
+      transferId: row.transfer_id,
+    });
   }
   return recorded;
 }
@@ -93,14 +114,15 @@ export async function saveBatch(q: Queryable, views: readonly BalanceView[], ent
   const { rows } = await q.query<{ balances: bigint; entries: bigint }>(
     `WITH moved AS (
        UPDATE ${SCHEMA}.balances AS b
-       SET owner_id = u.owner_id, currency = u.currency, available = u.available, sequence = u.sequence, updated_at = u.updated_at
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::timestamptz[])
-         AS u(account_id, owner_id, currency, available, sequence, updated_at)
+       SET owner_id = u.owner_id, currency = u.currency, available = u.posted, pending = u.pending, overdraft_limit = u.overdraft_limit,
+           limits_changed_at = u.limits_changed_at, sequence = u.sequence, revision = u.revision, updated_at = u.updated_at
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::timestamptz[], $8::bigint[], $9::bigint[], $10::timestamptz[])
+         AS u(account_id, owner_id, currency, posted, pending, overdraft_limit, limits_changed_at, sequence, revision, updated_at)
        WHERE b.account_id = u.account_id
        RETURNING 1
      ), appended AS (
-       INSERT INTO ${SCHEMA}.entries (account_id, sequence, amount, balance_after, transfer_id, created_at)
-       SELECT * FROM unnest($7::uuid[], $8::bigint[], $9::bigint[], $10::bigint[], $11::uuid[], $12::timestamptz[])
+       INSERT INTO ${SCHEMA}.entries (account_id, sequence, amount, balance_after, pending_amount, pending_after, transfer_id, created_at)
+       SELECT * FROM unnest($11::uuid[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], $17::uuid[], $18::timestamptz[])
        RETURNING 1
      )
      SELECT (SELECT count(*) FROM moved) AS balances, (SELECT count(*) FROM appended) AS entries`,
@@ -108,13 +130,20 @@ export async function saveBatch(q: Queryable, views: readonly BalanceView[], ent
       views.map((v) => v.accountId),
       views.map((v) => v.ownerId),
       views.map((v) => v.currency),
-      views.map((v) => v.available.toString()),
+      views.map((v) => v.posted.toString()),
+      views.map((v) => v.pending.toString()),
+      views.map((v) => v.overdraftLimit.toString()),
+      views.map((v) => v.limitsChangedAt),
       views.map((v) => v.sequence.toString()),
+      views.map((v) => v.revision.toString()),
       views.map((v) => v.updatedAt),
       entries.map((e) => e.accountId),
       entries.map((e) => e.sequence.toString()),
       entries.map((e) => e.amount.toString()),
       entries.map((e) => e.balanceAfter.toString()),
+      entries.map((e) => e.pendingAmount.toString()),
+      // planEntries fills in every applied entry's reservation after it.
+      entries.map((e) => e.pendingAfter?.toString() ?? null),
       entries.map((e) => e.transferId),
       entries.map((e) => e.createdAt),
     ],
