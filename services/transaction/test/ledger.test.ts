@@ -238,6 +238,27 @@ describe('transaction service (ledger)', options, () => {
     assert.equal(notMine.body.index, 1);
   });
 
+  test('a batch is one request under its key: reusing the key for anything else is refused and moves nothing', async () => {
+    const a = openAccount(randomUUID());
+    const b = openAccount(randomUUID());
+    await deposit(a.id, '1000');
+    const token = await issuer.userToken(a.ownerId);
+    const item = (amount: string) => ({ fromAccountId: a.id, to: { accountId: b.id }, amount, currency: 'USD' });
+    const single = randomUUID();
+    assert.equal((await call('POST', '/v1/transfers', token, item('100'), single)).status, 201);
+    assert.equal((await call('POST', '/v1/transfers/batch', token, { transfers: [item('7')] }, single)).body.code, 'idempotency_key_reused');
+    const batch = randomUUID();
+    const first = await call('POST', '/v1/transfers/batch', token, { transfers: [item('10')] }, batch);
+    assert.equal(first.status, 200);
+    assert.equal((await call('POST', '/v1/transfers', token, item('20'), batch)).body.code, 'idempotency_key_reused');
+    assert.equal((await call('POST', '/v1/transfers/batch', token, { transfers: [item('10'), item('50')] }, batch)).body.code, 'idempotency_key_reused');
+    assert.equal((await call('POST', '/v1/transfers', token, item('30'), `${batch}#0`)).status, 201, 'an item key is not a key the client sent');
+    const again = await call('POST', '/v1/transfers/batch', token, { transfers: [item('10')] }, batch);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    assert.deepEqual(again.body, first.body);
+    assert.equal(await balanceOf(a.id), 1000n - 100n - 10n - 30n);
+  });
+
   test('idempotency records older than the retention are swept; younger ones stay', async () => {
     await infra.db.query(
       `INSERT INTO ledger.idempotency (caller, key, fingerprint, status, body, created_at) VALUES

@@ -81,12 +81,12 @@ export function transferRoutes({ config, db, verifier, ledger, directory }: Deps
         const batchPrint = fingerprint('POST /v1/transfers/batch', request.body);
         const commands = items.map((item, index) => {
           try {
-            return transferCommand(request, item, `${key}#${index}`, batchPrint, config.transferAmountMax);
+            return transferCommand(request, item, key, batchPrint, config.transferAmountMax);
           } catch (error) {
             throw error instanceof ProblemError ? new ProblemError(error.code, `Transfer ${index}: ${error.message}`, { ...error.extra, index }) : error;
           }
         });
-        const outcomes = await ledger.executeBatch(commands, atomic);
+        const outcomes = await ledger.executeBatch({ caller: callerOf(request).subject, key, fingerprint: batchPrint }, commands, atomic);
         const failed = outcomes.find((o) => !o.ok);
         if (failed && !failed.ok) throw failed.error;
         const settled = outcomes.map((o) => (o as { value: Outcome }).value);

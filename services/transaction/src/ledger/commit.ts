@@ -11,7 +11,7 @@ import { decideReversal } from '../domain/reversal.ts';
 import { afterPosting, decideTransfer, type LedgerAccount, type Posting, type Refusal } from '../domain/transfer.ts';
 import { knownPayees, lockHolds, lockReversalTargets, usageOf, type ReversalTarget } from '../store/hold-store.ts';
 import { claimIdempotency, findIdempotency, lockAccounts, writeGroup, type EntryRecord, type IdempotencyKey, type IdempotencyRecord, type TransferRecord } from '../store/ledger-store.ts';
-import type { Command, ExpireCommand, Resolved } from './commands.ts';
+import type { Command, Resolved } from './commands.ts';
 import { holdChanged, holdJson, transactionCreated, transactionRejected, transferJson } from './json.ts';
 
 export interface Outcome {
@@ -20,25 +20,40 @@ export interface Outcome {
   replayed: boolean;
 }
 
-/** What one caller submits: one item, or a batch of transfers that may have to succeed or fail as a whole. */
+/** An idempotency key with the fingerprint of the request it was sent with. */
+export interface KeyClaim extends IdempotencyKey {
+  fingerprint: string;
+}
+
+/**
+ * What one request submits, under one idempotency key: one item, or a batch of transfers (whose
+ * outcome is stored as one record, so the key means the whole batch). Expiries have no key.
+ */
 export interface Unit {
+  key?: KeyClaim;
   items: Resolved[];
   atomic: boolean;
+  batch: boolean;
 }
 
 type Verdict = { status: number; body: unknown } | Refusal;
 
-export const keyOf = (c: Command): IdempotencyKey => ({ caller: c.caller.subject, key: c.idempotencyKey });
+export const claimOf = (c: Command): KeyClaim => ({ caller: c.caller.subject, key: c.idempotencyKey, fingerprint: c.fingerprint });
 const keyId = (k: IdempotencyKey) => `${k.caller}\n${k.key}`;
-const keyed = (c: Command | ExpireCommand): c is Command => c.op !== 'expire';
 const pairId = (from: string, to: string) => `${from}\n${to}`;
 
-export function replay(command: Command, stored: IdempotencyRecord | undefined): Settled<Outcome> {
-  if (!stored || stored.status === 0) return { ok: false, error: new ProblemError('idempotency_request_in_progress') };
-  if (stored.fingerprint !== command.fingerprint) {
-    return { ok: false, error: new ProblemError('idempotency_key_reused', `Idempotency-Key "${command.idempotencyKey}" was used with a different request`) };
+/** A batch is stored as its items' outcomes, in order. */
+type StoredBatch = { status: number; body: unknown }[];
+
+/** What a unit's key already holds: the stored outcome of each item, or why there is none to give. */
+export function replay(key: KeyClaim, batch: boolean, count: number, stored: IdempotencyRecord | undefined): Settled<Outcome>[] {
+  const all = (error: ProblemError) => Array.from({ length: count }, () => ({ ok: false as const, error }));
+  if (!stored || stored.status === 0) return all(new ProblemError('idempotency_request_in_progress'));
+  if (stored.fingerprint !== key.fingerprint) {
+    return all(new ProblemError('idempotency_key_reused', `Idempotency-Key "${key.key}" was used with a different request`));
   }
-  return { ok: true, value: { status: stored.status, body: stored.body, replayed: true } };
+  const outcomes = batch ? (stored.body as StoredBatch) : [{ status: stored.status, body: stored.body }];
+  return outcomes.map((o) => ({ ok: true, value: { ...o, replayed: true } }));
 }
 
 /** The group's running state: what the database held under lock, plus every decision so far. */
@@ -264,60 +279,23 @@ async function lockGroup(q: Queryable, policy: Policy, items: readonly Resolved[
 }
 
 export async function commitGroup(q: Queryable, policy: Policy, units: readonly Unit[]): Promise<Settled<Outcome>[][]> {
-  const items = units.flatMap((u) => u.items);
-  const results: Settled<Outcome>[] = new Array(items.length);
-  // A key appears once in the claim; its later copies in this group replay the first's outcome.
-  const firstOfKey = new Map<string, number>();
-  const runs = new Set<number>();
-  items.forEach((item, i) => {
-    if (!keyed(item.command)) return runs.add(i);
-    const id = keyId(keyOf(item.command));
-    if (!firstOfKey.has(id)) firstOfKey.set(id, i);
-  });
-  const claims = [...firstOfKey.values()].map((i) => ({ ...keyOf(items[i]!.command as Command), fingerprint: (items[i]!.command as Command).fingerprint }));
-  const claimed = new Set((await claimIdempotency(q, claims)).map(keyId));
-  for (const [id, i] of firstOfKey) if (claimed.has(id)) runs.add(i);
+  // A key is claimed once; a later unit with the same key in this group replays the first's outcome.
+  const firstOfKey = new Map<string, Unit>();
+  for (const unit of units) if (unit.key && !firstOfKey.has(keyId(unit.key))) firstOfKey.set(keyId(unit.key), unit);
+  const claimed = new Set((await claimIdempotency(q, [...firstOfKey.values()].map((u) => u.key!))).map(keyId));
+  const runs = units.filter((u) => !u.key || (claimed.has(keyId(u.key)) && firstOfKey.get(keyId(u.key)) === u));
 
-  const lockedSequence = new Map<string, bigint>();
-  const g = await lockGroup(q, policy, items.filter((_, i) => runs.has(i)), new Date());
-  for (const [id, a] of g.accounts) lockedSequence.set(id, a.sequence);
+  const g = await lockGroup(q, policy, runs.flatMap((u) => u.items), new Date());
+  const lockedSequence = new Map([...g.accounts].map(([id, a]) => [id, a.sequence]));
+  const results = new Map<Unit, Settled<Outcome>[]>();
   const outcomes: (IdempotencyKey & { status: number; body: unknown })[] = [];
-
-  let offset = 0;
-  for (const unit of units) {
-    const unitStart = offset;
-    const indexes = unit.items.map((_, k) => unitStart + k).filter((i) => runs.has(i));
-    offset += unit.items.length;
-    const before = unit.atomic ? g.snapshot() : undefined;
-    for (const i of indexes) {
-      const verdict = decide(g, items[i]!);
-      if (verdict === undefined) {
-        results[i] = { ok: true, value: { status: 200, body: null, replayed: false } };
-        continue;
-      }
-      if (!isRefusal(verdict)) {
-        results[i] = { ok: true, value: { ...verdict, replayed: false } };
-        continue;
-      }
-      const body = problemBody(verdict.code, verdict.detail, verdict.extra);
-      results[i] = { ok: true, value: { status: body.status, body, replayed: false } };
-      if (before) {
-        // All or none: undo the unit's decisions; the others are refused because of this one.
-        g.restore(before);
-        for (const other of indexes) {
-          if (other === i) continue;
-          const linked = problemBody('linked_transfer_failed', `Transfer ${i - unitStart} of this atomic batch was refused (${body.code})`, { index: i - unitStart });
-          results[other] = { ok: true, value: { status: linked.status, body: linked, replayed: false } };
-        }
-      }
-      g.events.push(rejected(g, items[i]!, verdict));
-      if (before) break;
-    }
-    for (const i of indexes) {
-      const r = results[i]!;
-      const c = items[i]!.command;
-      if (r.ok && keyed(c)) outcomes.push({ ...keyOf(c), status: r.value.status, body: r.value.body });
-    }
+  for (const unit of runs) {
+    const decided = decideUnit(g, unit);
+    results.set(unit, decided.map((value) => ({ ok: true, value })));
+    if (!unit.key) continue;
+    const { caller, key } = unit.key;
+    if (unit.batch) outcomes.push({ caller, key, status: 200, body: decided.map(({ status, body }) => ({ status, body })) satisfies StoredBatch });
+    else outcomes.push({ caller, key, status: decided[0]!.status, body: decided[0]!.body });
   }
 
   const changed = [...g.accounts.values()].filter((a) => a.sequence !== lockedSequence.get(a.id));
@@ -333,14 +311,38 @@ export async function commitGroup(q: Queryable, policy: Policy, units: readonly 
     reversed: [...g.reversed].map(([id, reversedAmount]) => ({ id, reversedAmount })),
   });
 
-  const toReplay = items.map((_, i) => i).filter((i) => !runs.has(i));
+  const toReplay = units.filter((u) => !results.has(u));
   if (toReplay.length > 0) {
-    const stored = new Map((await findIdempotency(q, toReplay.map((i) => keyOf(items[i]!.command as Command)))).map((r) => [keyId(r), r]));
-    for (const i of toReplay) {
-      const c = items[i]!.command as Command;
-      results[i] = replay(c, stored.get(keyId(keyOf(c))));
-    }
+    const stored = new Map((await findIdempotency(q, toReplay.map((u) => u.key!))).map((r) => [keyId(r), r]));
+    for (const unit of toReplay) results.set(unit, replay(unit.key!, unit.batch, unit.items.length, stored.get(keyId(unit.key!))));
   }
-  let start = 0;
-  return units.map((u) => results.slice(start, (start += u.items.length)));
+  return units.map((u) => results.get(u)!);
+}
+
+/** Decides a unit's items in order; an atomic unit's first refusal undoes the rest and refuses them too. */
+function decideUnit(g: Group, unit: Unit): Outcome[] {
+  const decided: Outcome[] = [];
+  const before = unit.atomic ? g.snapshot() : undefined;
+  for (const [index, item] of unit.items.entries()) {
+    const verdict = decide(g, item);
+    if (verdict === undefined) {
+      decided.push({ status: 200, body: null, replayed: false });
+      continue;
+    }
+    if (!isRefusal(verdict)) {
+      decided.push({ ...verdict, replayed: false });
+      continue;
+    }
+    const body = problemBody(verdict.code, verdict.detail, verdict.extra);
+    decided.push({ status: body.status, body, replayed: false });
+    if (before) {
+      // All or none: undo the unit's decisions; the others are refused because of this one.
+      g.restore(before);
+      g.events.push(rejected(g, item, verdict));
+      const linked = problemBody('linked_transfer_failed', `Transfer ${index} of this atomic batch was refused (${body.code})`, { index });
+      return unit.items.map((_, k) => (k === index ? decided[index]! : { status: linked.status, body: linked, replayed: false }));
+    }
+    g.events.push(rejected(g, item, verdict));
+  }
+  return decided;
 }

@@ -6,14 +6,14 @@ import type { Policy } from '../domain/policy.ts';
 import type { Directory } from '../directory.ts';
 import { findIdempotency } from '../store/ledger-store.ts';
 import { createResolver, type Command, type Resolved, type TransferCommand } from './commands.ts';
-import { commitGroup, keyOf, replay, type Outcome, type Unit } from './commit.ts';
+import { claimOf, commitGroup, replay, type KeyClaim, type Outcome, type Unit } from './commit.ts';
 
 export type { Outcome } from './commit.ts';
 
 export interface LedgerService {
   execute(command: Command): Promise<Outcome>;
-  /** Up to 1,000 transfers applied in order, each with its own outcome; with `atomic`, all or none. */
-  executeBatch(commands: readonly TransferCommand[], atomic: boolean): Promise<Settled<Outcome>[]>;
+  /** Up to 1,000 transfers applied in order under one key, each with its own outcome; with `atomic`, all or none. */
+  executeBatch(key: KeyClaim, commands: readonly TransferCommand[], atomic: boolean): Promise<Settled<Outcome>[]>;
   /** Expires these holds if they are still pending and past their time (the expiry job's call). */
   expire(holds: readonly { id: string; fromAccountId: string; toAccountId: string }[]): Promise<void>;
 }
@@ -54,42 +54,44 @@ export function createLedgerService({ db, directory, policy, onCommit, groupSize
   const resolve = createResolver(db, directory);
 
   /** A replay answers as the first request did, even if the accounts, alias or hold changed since. */
-  const storedOutcome = async (c: Command): Promise<Settled<Outcome> | undefined> => {
-    const [stored] = await findIdempotency(db, [keyOf(c)]);
-    return stored && replay(c, stored);
+  const storedOutcome = async (key: KeyClaim, batch: boolean, count: number): Promise<Settled<Outcome>[] | undefined> => {
+    const [stored] = await findIdempotency(db, [key]);
+    return stored && replay(key, batch, count, stored);
   };
 
   return {
     async execute(c) {
+      const key = claimOf(c);
       let resolved: Resolved;
       try {
         resolved = await resolve(c);
       } catch (error) {
-        const stored = await storedOutcome(c);
+        const [stored] = (await storedOutcome(key, false, 1)) ?? [];
         if (!stored) throw error;
         if (!stored.ok) throw stored.error;
         return stored.value;
       }
-      const [outcome] = await batcher.submit({ items: [resolved], atomic: false });
+      const [outcome] = await batcher.submit({ key, items: [resolved], atomic: false, batch: false });
       if (!outcome!.ok) throw outcome!.error;
       return outcome!.value;
     },
 
-    async executeBatch(commands, atomic) {
+    async executeBatch(key, commands, atomic) {
       const resolved = await Promise.all(commands.map((c) => resolve(c).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))));
       const failed = resolved.findIndex((r) => !r.ok);
       if (failed >= 0) {
-        const stored = await storedOutcome(commands[0]!);
-        if (stored) return Promise.all(commands.map(async (c) => (await storedOutcome(c)) ?? stored));
+        const stored = await storedOutcome(key, true, commands.length);
+        if (stored) return stored;
         const error = (resolved[failed] as { error: unknown }).error;
         throw error instanceof ProblemError ? new ProblemError(error.code, `Transfer ${failed}: ${error.message}`, { index: failed }) : error;
       }
-      return batcher.submit({ items: resolved.map((r) => (r as { value: Resolved }).value), atomic });
+      return batcher.submit({ key, items: resolved.map((r) => (r as { value: Resolved }).value), atomic, batch: true });
     },
 
     async expire(holds) {
       if (holds.length === 0) return;
-      await batcher.submit({ items: holds.map((h) => ({ command: { op: 'expire', holdId: h.id }, fromId: h.fromAccountId, toId: h.toAccountId })), atomic: false });
+      const items: Resolved[] = holds.map((h) => ({ command: { op: 'expire', holdId: h.id }, fromId: h.fromAccountId, toId: h.toAccountId }));
+      await batcher.submit({ items, atomic: false, batch: false });
     },
   };
 }
