@@ -163,6 +163,7 @@ describe('holds, reversals and overdrafts', options, () => {
     assert.equal((await s.call('POST', url, payeeToken, {}, randomUUID())).body.code, 'reversal_amount_exceeded');
     assert.equal((await s.call('GET', `/v1/transfers/${sent.body.id}`, payerToken)).body.reversedAmount, '300');
     assert.equal((await s.call('POST', `/v1/transfers/${part.body.id}/reversals`, s.operator, {}, randomUUID())).body.code, 'transfer_not_reversible');
+    assert.equal((await s.call('POST', `/v1/transfers/${part.body.id}/reversals`, payerToken, {}, randomUUID())).body.code, 'transfer_not_reversible');
     assert.equal(await s.balanceOf(payer.id), 1000n);
     assert.equal(await s.balanceOf(payee.id), 0n);
     await eventually(async () => (s.events.some((e) => e.type === eventTypes.transactionCreated && (e.data as TransactionCreated).transfer.reversalOf === sent.body.id) ? true : undefined));

@@ -121,6 +121,7 @@ export function createResolver(db: Db, directory: Directory) {
     if (isOperator(c.caller)) return resolved;
     const [sender, receiver] = await Promise.all([owns(c.caller, original.fromAccountId, c.requestId), owns(c.caller, original.toAccountId, c.requestId)]);
     if (!sender && !receiver) throw new ProblemError('transfer_not_found');
+    if (original.kind === 'reversal') throw new ProblemError('transfer_not_reversible', 'A reversal cannot itself be reversed');
     // Money goes back only with the receiver's consent; deposits and withdrawals are operators' to undo.
     if (!receiver || (original.kind !== 'transfer' && original.kind !== 'capture')) {
       throw new ProblemError('forbidden', 'Only the receiver of a transfer, or an operator, can reverse it');
