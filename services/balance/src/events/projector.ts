@@ -65,6 +65,8 @@ export interface ProjectorOptions {
   /** Pages one gap repair may fetch in one delivery; the progress is kept and the next delivery goes on. */
   repairPagesMax: number;
   observer?: ProjectorObserver;
+  /** Told of every committed change (balance streams, alerts); called after the commit, never throws into the projector. */
+  onCommitted?: (touched: readonly BalanceView[]) => void;
 }
 
 /** An event committed to PostgreSQL; `cached` settles once the cache holds its balances too. */
@@ -88,7 +90,7 @@ const refusal = (outcome: { accountId: string; reason: RefusalReason; detail: st
 
 const silentObserver: ProjectorObserver = { batch: () => undefined, committed: () => undefined, gapRepaired: () => undefined };
 
-export function createProjector({ db, cache, ledger, ledgerPageSize, repairPagesMax, observer = silentObserver }: ProjectorOptions): Projector {
+export function createProjector({ db, cache, ledger, ledgerPageSize, repairPagesMax, observer = silentObserver, onCommitted }: ProjectorOptions): Projector {
   const stats: ProjectorStats = { accountsOpened: 0, limitsChanged: 0, events: 0, applied: 0, repaired: 0, gapsRepaired: 0, duplicates: 0, rejected: 0, batches: 0, largestBatch: 0 };
 
   /** Decides and writes events in one transaction. Rows of accounts no applied event used are not kept. */
@@ -121,6 +123,7 @@ export function createProjector({ db, cache, ledger, ledgerPageSize, repairPages
   // never rejects.
   let cacheTail: Promise<void> = Promise.resolve();
   const toCache = (plan: BatchPlan): Promise<void> => {
+    if (plan.touched.length > 0) onCommitted?.(plan.touched);
     const written = cacheTail.then(() => cache.writeMany(plan.touched));
     cacheTail = written.catch(() => undefined);
     return written;
