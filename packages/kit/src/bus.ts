@@ -13,12 +13,29 @@ export interface EventEnvelope<T = unknown> {
 
 export type EventHandler = (event: EventEnvelope) => Promise<void>;
 
+/**
+ * Thrown by a handler for an event that can never be handled: the event goes to the dead-letter
+ * queue at once, with the reason in the `x-wallet-reason` header, and the rest of the message is
+ * still handled. Any other error retries the whole message, up to the delivery limit.
+ */
+export class DeadLetterError extends Error {
+  override name = 'DeadLetterError';
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
 export interface Subscription {
   /** Durable queue name, one per consuming service. */
   queue: string;
   /** Topic patterns (`account.*`, `transaction.created`). */
   topics: string[];
   handler: EventHandler;
+  /** Called instead of `handler` with every event of one broker message at once (a router that republishes in bulk). */
+  messageHandler?: (events: EventEnvelope[]) => Promise<void>;
+  /** One consumer at a time receives (RabbitMQ's single active consumer); the others stand by and
+   *  take over when it goes. Keeps one queue's order across replicas. */
+  singleActiveConsumer?: boolean;
   /** Messages delivered ahead of acknowledgement. */
   prefetch?: number;
   /** Handler calls running at once (default 1: one after another). They start in delivery order,
@@ -26,10 +43,17 @@ export interface Subscription {
   concurrency?: number;
 }
 
+export interface PublishOptions {
+  /** Route by this key instead of each event's type (a partition's queue). */
+  routingKey?: string;
+}
+
 export interface Bus {
   /** Resolves once the broker has confirmed every event. */
-  publish(events: readonly EventEnvelope[]): Promise<void>;
+  publish(events: readonly EventEnvelope[], options?: PublishOptions): Promise<void>;
   subscribe(subscription: Subscription): Promise<void>;
+  /** Deletes a queue no longer used (a renamed one), if it exists; its messages are dropped. */
+  retireQueue(queue: string): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -90,7 +114,7 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
   const consumers: Consumer[] = [];
 
   return {
-    async publish(events) {
+    async publish(events, options = {}) {
       publisher ??= connection.createPublisher({ confirm: true, maxAttempts: 3, exchanges });
       const pub = publisher;
       // One message per run of same-type events: the broker, the relay and the consumers each
@@ -100,7 +124,7 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
           pub.send(
             {
               exchange: EVENTS_EXCHANGE,
-              routingKey: chunk[0]!.type,
+              routingKey: options.routingKey ?? chunk[0]!.type,
               durable: true,
               messageId: chunk.length === 1 ? chunk[0]!.id : `${chunk[0]!.id}+${chunk.length}`,
               contentType: chunk.length === 1 ? 'application/json' : EVENT_BATCH_TYPE,
@@ -111,7 +135,7 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
         ),
       );
     },
-    async subscribe({ queue: name, topics, handler, prefetch = 50, concurrency = 1 }) {
+    async subscribe({ queue: name, topics, handler, messageHandler, singleActiveConsumer = false, prefetch = 50, concurrency = 1 }) {
       const queue = `${namespace}.${name}`;
       const deadLetterQueue = `${queue}.dlq`;
       declaredQueues.push(queue, deadLetterQueue);
@@ -126,6 +150,7 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
               'x-delivery-limit': deliveryAttemptsMax,
               'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE,
               'x-dead-letter-routing-key': deadLetterQueue,
+              ...(singleActiveConsumer ? { 'x-single-active-consumer': true } : {}),
             },
           },
           qos: { prefetchCount: Math.max(prefetch, concurrency) },
@@ -141,9 +166,19 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
           }
           // The message is acknowledged once every event in it is handled; if one fails, the whole
           // message comes back (handlers are idempotent) and, after the delivery limit, goes to the
-          // dead-letter queue with the failing event in it.
-          if (concurrency > 1) await Promise.all(events.map((event) => handler(event)));
-          else for (const event of events) await handler(event);
+          // dead-letter queue with the failing event in it. An event refused for good goes there at once.
+          const handle = (event: EventEnvelope) => handler(event).catch((error: unknown) => deadLetter(error, event));
+          const deadLetter = async (error: unknown, event: EventEnvelope) => {
+            if (!(error instanceof DeadLetterError)) throw error;
+            publisher ??= connection.createPublisher({ confirm: true, maxAttempts: 3, exchanges });
+            await publisher.send(
+              { exchange: DEAD_LETTER_EXCHANGE, routingKey: deadLetterQueue, durable: true, messageId: event.id, contentType: 'application/json', type: event.type, headers: { 'x-wallet-reason': error.reason } },
+              event,
+            );
+          };
+          if (messageHandler) await messageHandler(events);
+          else if (concurrency > 1) await Promise.all(events.map(handle));
+          else for (const event of events) await handle(event);
         },
       );
       consumer.on('error', (error) => log.warn({ err: error, queue }, 'rabbitmq consumer error'));
@@ -164,6 +199,14 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
         await setup.queueBind({ exchange: DEAD_LETTER_EXCHANGE, queue: deadLetterQueue, routingKey: deadLetterQueue });
       } finally {
         await setup.close();
+      }
+    },
+    async retireQueue(name) {
+      const ch = await connection.acquire();
+      try {
+        await ch.queueDelete({ queue: `${namespace}.${name}` });
+      } finally {
+        await ch.close();
       }
     },
     async ping() {
@@ -204,22 +247,28 @@ function parseMessage(message: AsyncMessage): EventEnvelope[] | undefined {
 }
 
 /** In-process bus: one queue per subscription, handled in order, retried, then dead-lettered. */
-export function createMemoryBus(log: Logger): Bus & { deadLetters: EventEnvelope[] } {
+export function createMemoryBus(log: Logger): Bus & { deadLetters: (EventEnvelope & { reason?: string })[] } {
   interface Queue {
     sub: Subscription;
     items: EventEnvelope[];
     running: boolean;
   }
   const queues = new Map<string, Queue>();
-  const deadLetters: EventEnvelope[] = [];
+  const deadLetters: (EventEnvelope & { reason?: string })[] = [];
   let closed = false;
 
   const deliver = async (q: Queue, event: EventEnvelope) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        await q.sub.handler(structuredClone(event));
+        if (q.sub.messageHandler) await q.sub.messageHandler([structuredClone(event)]);
+        else await q.sub.handler(structuredClone(event));
         return;
       } catch (error) {
+        if (error instanceof DeadLetterError) {
+          log.error({ queue: q.sub.queue, eventId: event.id, reason: error.reason }, 'event dead-lettered');
+          deadLetters.push({ ...event, reason: error.reason });
+          return;
+        }
         if (attempt >= deliveryAttemptsMax) {
           log.error({ err: error, queue: q.sub.queue, eventId: event.id }, 'event dead-lettered');
           deadLetters.push(event);
@@ -246,10 +295,10 @@ export function createMemoryBus(log: Logger): Bus & { deadLetters: EventEnvelope
 
   return {
     deadLetters,
-    async publish(events) {
+    async publish(events, options = {}) {
       for (const event of events) {
         for (const q of queues.values()) {
-          if (q.sub.topics.some((t) => topicMatches(t, event.type))) q.items.push(event);
+          if (q.sub.topics.some((t) => topicMatches(t, options.routingKey ?? event.type))) q.items.push(event);
         }
       }
       for (const q of queues.values()) setImmediate(() => void drain(q));
@@ -257,6 +306,9 @@ export function createMemoryBus(log: Logger): Bus & { deadLetters: EventEnvelope
     async subscribe(sub) {
       if (queues.has(sub.queue)) throw new Error(`queue ${sub.queue} already has a consumer`);
       queues.set(sub.queue, { sub, items: [], running: false });
+    },
+    async retireQueue() {
+      // Nothing outlives the process here.
     },
     async ping() {
       return !closed;

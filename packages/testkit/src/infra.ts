@@ -55,7 +55,7 @@ export interface TestInfra extends Infra {
 }
 
 /** The queues the services declare, so a test's namespace leaves nothing behind in RabbitMQ. */
-const serviceQueues = ['alias.accounts', 'ledger.accounts', 'balance.events'];
+const serviceQueues = ['alias.accounts', 'ledger.accounts', 'balance.router', ...Array.from({ length: 8 }, (_, k) => `balance.p${k}`)];
 
 const silentLog = { warn: () => undefined, error: () => undefined };
 

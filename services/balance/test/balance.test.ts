@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Connection } from 'rabbitmq-client';
+import { partitionOf, partitionQueue } from '../src/events/partitions.ts';
 import { envelope, type EventEnvelope } from '@wallet/kit';
 import { eventTypes, type AccountLimitsChanged, type HoldChanged, type TransactionCreated, type TransactionRejected } from '@wallet/contracts';
 import { createTestInfra, eventually, needsInfra, rabbitmqUrl, startTestIssuer, type TestInfra, type TestIssuer } from '@wallet/testkit';
@@ -167,14 +168,14 @@ describe('balance service on real infrastructure', await needsInfra(), () => {
     const bad = created({
       transfer: { id: badId, kind: 'transfer', fromAccountId: anaAccount, toAccountId: bobAccount, amount: '100', currency: 'USD', description: null, createdAt: new Date().toISOString() },
       entries: [
-        // 7000 - 100 is not 6000; bob's leg is right, but the event is applied whole or not at all.
+        // 7000 - 100 is not 6000. (Each account's entries are checked and applied on their own, in
+        // the account's partition: this event carries only Ana's.)
         { accountId: anaAccount, transferId: badId, currency: 'USD', amount: '-100', balanceAfter: '6000', sequence: '4', createdAt: new Date().toISOString() },
-        { accountId: bobAccount, transferId: badId, currency: 'USD', amount: '100', balanceAfter: '3100', sequence: '3', createdAt: new Date().toISOString() },
       ],
     });
     await publish(bad);
 
-    const deadLetterQueue = `${infra.namespace}.balance.events.dlq`;
+    const deadLetterQueue = `${infra.namespace}.${partitionQueue(partitionOf(anaAccount, 8))}.dlq`;
     const connection = new Connection(rabbitmqUrl);
     try {
       await eventually(
@@ -182,6 +183,10 @@ describe('balance service on real infrastructure', await needsInfra(), () => {
         20_000,
         'the event in the dead-letter queue',
       );
+      const ch = await connection.acquire();
+      const message = await ch.basicGet({ queue: deadLetterQueue, noAck: true });
+      await ch.close();
+      assert.match(String(message?.headers?.['x-wallet-reason']), /^balance_mismatch: /, 'the reason travels with the dead letter');
     } finally {
       await connection.close();
     }

@@ -1,15 +1,15 @@
-// The balance service's one queue: account events create balance rows and set their overdraft limits,
-// transaction events (transfers, hold steps) move them.
-// Up to `prefetch` deliveries are handled at once; each is parsed and handed to a group-commit
+// The balance service's partition queues (events/partitions.ts routes into them): account events
+// create balance rows and set their overdraft limits, transaction events (transfers, hold steps) move
+// them. Up to `prefetch` deliveries are handled at once; each is parsed and handed to a group-commit
 // batcher in delivery order, and acknowledged once the batch that applied it has committed and its
 // balances are in the cache (the cache write overlaps the next batch's transaction).
-import { createBatcher, type EventEnvelope, type Subscription } from '@wallet/kit';
+import { createBatcher, DeadLetterError, type EventEnvelope, type Subscription } from '@wallet/kit';
+import { partitionQueue, partitionRoutingKey } from './partitions.ts';
 import { entryEventTypes, eventTypes } from '@wallet/contracts';
 import type { BalanceEvent } from '../domain/batch.ts';
 import { parseAccountOpened, parseHoldChanged, parseLimitsChanged, parseTransactionCreated } from '../domain/entry.ts';
 import { InvalidEventError, type Applied, type Projector } from './projector.ts';
 
-export const BALANCE_QUEUE = 'balance.events';
 
 interface Log {
   warn(obj: object, msg: string): void;
@@ -56,17 +56,28 @@ export function toBalanceEvent(event: EventEnvelope): BalanceEvent | undefined {
   }
 }
 
-export function balanceSubscription(projector: Projector, log: Log, { prefetch, batchEventsMax, onRejected }: ConsumerOptions): Subscription {
-  const batcher = createBatcher<BalanceEvent, Applied>((events) => projector.applyBatch(events), batchEventsMax);
-
-  return {
-    queue: BALANCE_QUEUE,
-    topics: ['account.*', 'transaction.*'],
-    prefetch,
+/**
+ * The subscriptions of one partition queue each; they share one batcher, so a process applies its
+ * partitions' events in one transaction per batch. A queue's events reach the batcher in delivery order.
+ */
+export function partitionSubscriptions(projector: Projector, log: Log, partitions: readonly number[], options: ConsumerOptions): Subscription[] {
+  const handler = balanceHandler(projector, log, options);
+  return partitions.map((k) => ({
+    queue: partitionQueue(k),
+    topics: [partitionRoutingKey(k)],
+    prefetch: options.prefetch,
     // Handler calls start in delivery order and reach the batcher before their first await, so a
-    // batch holds its events in delivery order.
-    concurrency: prefetch,
-    async handler(event) {
+    // batch holds each queue's events in delivery order.
+    concurrency: options.prefetch,
+    // One replica applies a partition at a time; the others stand by and take over if it goes.
+    singleActiveConsumer: true,
+    handler,
+  }));
+}
+
+function balanceHandler(projector: Projector, log: Log, { batchEventsMax, onRejected }: ConsumerOptions): Subscription['handler'] {
+  const batcher = createBatcher<BalanceEvent, Applied>((events) => projector.applyBatch(events), batchEventsMax);
+  return async function handler(event) {
       try {
         const parsed = toBalanceEvent(event);
         if (!parsed) return;
@@ -87,9 +98,10 @@ export function balanceSubscription(projector: Projector, log: Log, { prefetch, 
           log.error({ eventId: event.id, type: event.type, err: error }, 'malformed event; not applied');
         } else {
           log.warn({ eventId: event.id, type: event.type, err: error }, 'event not applied yet; it will be redelivered');
+          throw error;
         }
-        throw error;
+        // Never applied, never retried: to the dead-letter queue at once, with the reason.
+        throw new DeadLetterError(error instanceof InvalidEventError ? `${error.reason}: ${error.message}` : error.message);
       }
-    },
   };
 }
