@@ -12,7 +12,8 @@ import {
   databaseAndBroker,
 } from '@wallet/kit';
 import type { BalanceConfig } from './config.ts';
-import { balanceSubscription } from './events/consumer.ts';
+import { partitionSubscriptions } from './events/consumer.ts';
+import { LEGACY_QUEUE, ownPartitions, routerSubscription } from './events/partitions.ts';
 import { createLedgerClient } from './events/ledger-client.ts';
 import { createConsumerMetrics } from './events/metrics.ts';
 import { createProjector, type ProjectorStats } from './events/projector.ts';
@@ -67,6 +68,7 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
   await balanceRoutes(app, { verifier, reader: createBalanceReader(infra.db, cache, app.log) });
 
   let retryTimer: NodeJS.Timeout | undefined;
+  let standbyTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   const retryCacheWrites = () => {
     retryTimer = setTimeout(() => {
@@ -82,18 +84,32 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
     app,
     stats: projector.stats,
     async start() {
-      await infra.bus.subscribe(
-        balanceSubscription(projector, app.log.child({ component: 'consumer' }), {
-          prefetch: config.consumerPrefetch,
-          batchEventsMax: config.batchEventsMax,
-          onRejected: consumerMetrics.rejected,
-        }),
-      );
+      const consumerLog = app.log.child({ component: 'consumer' });
+      const { own, standby } = ownPartitions(config.partitions, config.replicaIndex, config.replicas);
+      const subscribe = (partitions: number[]) =>
+        Promise.all(
+          partitionSubscriptions(projector, consumerLog, partitions, {
+            prefetch: config.consumerPrefetch,
+            batchEventsMax: config.batchEventsMax,
+            onRejected: consumerMetrics.rejected,
+          }).map((s) => infra.bus.subscribe(s)),
+        );
+      // Own partitions first, so this replica is their active consumer when replicas start together.
+      await subscribe(own);
+      await infra.bus.subscribe(routerSubscription(infra.bus, config.partitions));
+      await infra.bus.retireQueue(LEGACY_QUEUE);
+      if (standby.length > 0) {
+        standbyTimer = setTimeout(() => {
+          subscribe(standby).catch((error: unknown) => consumerLog.error({ err: error }, 'standing by on the other partitions failed'));
+        }, config.standbyDelayMs);
+        standbyTimer.unref();
+      }
       retryCacheWrites();
     },
     async stop() {
       stopped = true;
       clearTimeout(retryTimer);
+      clearTimeout(standbyTimer);
       await app.close();
     },
   };

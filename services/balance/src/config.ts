@@ -18,6 +18,13 @@ export interface BalanceConfig {
   cacheRetryIntervalMs: number;
   /** Accounts with a failed cache write tracked at once. */
   staleAccountsMax: number;
+  /** Partition queues; one account's events always go to the same one. Change only when drained. */
+  partitions: number;
+  /** This replica's index among `replicas`: it consumes partitions k with k % replicas = index first. */
+  replicaIndex: number;
+  replicas: number;
+  /** How long a replica waits before standing by on the other replicas' partitions. */
+  standbyDelayMs: number;
 }
 
 export function loadConfig(env: Env): Readonly<BalanceConfig> {
@@ -30,5 +37,18 @@ export function loadConfig(env: Env): Readonly<BalanceConfig> {
     cacheTimeoutMs: int(env, 'BALANCE_CACHE_TIMEOUT_MS', 250, 10, 10_000),
     cacheRetryIntervalMs: int(env, 'BALANCE_CACHE_RETRY_INTERVAL_MS', 1000, 50, 60_000),
     staleAccountsMax: int(env, 'BALANCE_STALE_ACCOUNTS_MAX', 10_000, 1, 1_000_000),
+    ...replicaConfig(env),
   });
+}
+
+function replicaConfig(env: Env) {
+  const replicas = int(env, 'BALANCE_REPLICAS', 1, 1, 64);
+  const replicaIndex = int(env, 'BALANCE_REPLICA_INDEX', 0, 0, 63);
+  if (replicaIndex >= replicas) throw new Error(`BALANCE_REPLICA_INDEX must be below BALANCE_REPLICAS (${replicas})`);
+  return {
+    partitions: int(env, 'BALANCE_PARTITIONS', 8, 1, 256),
+    replicaIndex,
+    replicas,
+    standbyDelayMs: int(env, 'BALANCE_STANDBY_DELAY_MS', 2000, 0, 60_000),
+  };
 }
