@@ -9,6 +9,7 @@ export const eventTypes = {
   holdVoided: 'transaction.hold_voided',
   holdExpired: 'transaction.hold_expired',
   transactionRejected: 'transaction.rejected',
+  balanceAlertTriggered: 'balance.alert_triggered',
 } as const;
 
 /** Events whose `entries` change balances; every other `transaction.*` event carries none. */
@@ -145,4 +146,27 @@ export interface TransactionRejected {
   limit: string | null;
   initiatedBy: string;
   rejectedAt: string;
+}
+
+/**
+ * `balance.alert_triggered` (published by the balance service): an account's available balance
+ * (posted − pending + overdraft limit) went from at or above an alert's `below` to under it. Once
+ * per crossing; the alert is re-armed when available is back at or above `below`. Amounts are minor
+ * units as digit strings (`balanceBefore`/`balanceAfter` may be negative).
+ */
+export interface BalanceAlertTriggered {
+  alertId: string;
+  accountId: string;
+  ownerId: string;
+  currency: string;
+  /** The threshold. */
+  below: string;
+  /** Available before the crossing entry (or limits change), as the alert last saw it. */
+  balanceBefore: string;
+  /** Available after it: under `below`. */
+  balanceAfter: string;
+  /** The account's entry that crossed (for a crossing caused by a limits change: its last entry). */
+  sequence: string;
+  /** When the ledger wrote that entry (or the limits change took effect). */
+  at: string;
 }

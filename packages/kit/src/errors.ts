@@ -38,6 +38,8 @@ export const problemCodes = {
   reversal_amount_exceeded: { status: 422, title: 'The reversal would return more than the transfer moved' },
   limit_exceeded: { status: 422, title: 'A spending limit of the account would be exceeded' },
   transfer_denied: { status: 422, title: 'The transfer is not allowed by the fraud rules' },
+  balance_alert_not_found: { status: 404, title: 'The balance alert does not exist or is not visible to the caller' },
+  balance_alert_limit_reached: { status: 422, title: 'The account already has the maximum number of balance alerts' },
   rate_limited: { status: 429, title: 'Too many requests' },
   dependency_unavailable: { status: 503, title: 'A service this request needs is unavailable' },
   upstream_timeout: { status: 504, title: 'A service this request needs did not answer in time' },

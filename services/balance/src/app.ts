@@ -7,7 +7,9 @@ import {
   createTokenVerifier,
   kitMigrationsDir,
   migrate,
+  startOutboxRelay,
   type Infra,
+  type OutboxRelay,
   type RunningService,
   databaseAndBroker,
 } from '@wallet/kit';
@@ -18,6 +20,9 @@ import { createLedgerClient } from './events/ledger-client.ts';
 import { createConsumerMetrics } from './events/metrics.ts';
 import { createProjector, type ProjectorStats } from './events/projector.ts';
 import { balanceRoutes } from './http/balance-routes.ts';
+import { alertRoutes } from './http/alert-routes.ts';
+import { createBalanceHistory, historyRoutes } from './http/history-routes.ts';
+import { createAlertEvaluator, type AlertEvaluator } from './jobs/alerts.ts';
 import { createBalanceCache } from './store/balance-cache.ts';
 import { createBalanceReader } from './store/balance-reader.ts';
 import { SCHEMA } from './store/balances.ts';
@@ -27,6 +32,8 @@ const migrationsDir = fileURLToPath(new URL('./store/migrations', import.meta.ur
 export interface BalanceService extends RunningService {
   /** Counters of the event consumer since start. */
   readonly stats: Readonly<ProjectorStats>;
+  /** Balance alerts: evaluated after the projector's commits and by a periodic sweep. */
+  readonly alerts: AlertEvaluator;
 }
 
 export async function createBalanceService(config: Readonly<BalanceConfig>, infra: Infra): Promise<BalanceService> {
@@ -52,6 +59,13 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
     tokens: clientCredentials(`${common.urls.alias}/v1/auth/token`, 'svc-balance', common.internalClientSecret),
   });
   const consumerMetrics = createConsumerMetrics(metrics);
+  let relay: OutboxRelay | undefined;
+  const alerts = createAlertEvaluator({
+    db: infra.db,
+    log: app.log.child({ component: 'alerts' }),
+    ...config.alerts,
+    onTriggered: () => relay?.wake(),
+  });
   const projector = createProjector({
     db: infra.db,
     cache,
@@ -59,13 +73,19 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
     ledgerPageSize: config.ledgerPageSize,
     repairPagesMax: config.repairPagesMax,
     observer: consumerMetrics,
+    // Every listener of committed changes; none may throw or wait (alerts only queue the accounts).
+    onCommitted: (touched) => {
+      alerts.touched(touched);
+    },
   });
   const verifier = createTokenVerifier({
     jwksUrl: `${common.urls.alias}/.well-known/jwks.json`,
     issuer: common.tokenIssuer,
     audience: common.tokenAudience,
   });
-  await balanceRoutes(app, { verifier, reader: createBalanceReader(infra.db, cache, app.log) });
+  await balanceRoutes(app, { verifier, reader: createBalanceReader(infra.db, cache, app.log), history: createBalanceHistory(infra.db) });
+  await historyRoutes(app, { verifier, db: infra.db });
+  await alertRoutes(app, { verifier, db: infra.db, perAccountMax: config.alerts.perAccountMax });
 
   let retryTimer: NodeJS.Timeout | undefined;
   let standbyTimer: NodeJS.Timeout | undefined;
@@ -83,7 +103,11 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
     name: 'balance',
     app,
     stats: projector.stats,
+    alerts,
     async start() {
+      // balance.alert_triggered events leave through this service's outbox.
+      relay ??= startOutboxRelay({ db: infra.db, bus: infra.bus, schema: SCHEMA, log: app.log, pollIntervalMs: 1000 });
+      alerts.start();
       const consumerLog = app.log.child({ component: 'consumer' });
       const { own, standby } = ownPartitions(config.partitions, config.replicaIndex, config.replicas);
       const subscribe = (partitions: number[]) =>
@@ -111,6 +135,8 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
       clearTimeout(retryTimer);
       clearTimeout(standbyTimer);
       await app.close();
+      await alerts.stop();
+      await relay?.stop();
     },
   };
 }

@@ -4,6 +4,8 @@ import { ENTRIES_PER_BATCH_MAX } from './domain/entry.ts';
 
 export interface BalanceConfig {
   common: CommonConfig;
+  /** Balance alerts (thresholds on the available balance). */
+  alerts: AlertSettings;
   /** Events in flight from the broker to this consumer, all handled at once (they feed the batcher). */
   consumerPrefetch: number;
   /** Events applied in one database transaction at most. */
@@ -30,6 +32,7 @@ export interface BalanceConfig {
 export function loadConfig(env: Env): Readonly<BalanceConfig> {
   return Object.freeze({
     common: commonConfig(env),
+    alerts: alertSettings(env),
     consumerPrefetch: int(env, 'BALANCE_CONSUMER_PREFETCH', 512, 1, 2000),
     batchEventsMax: int(env, 'BALANCE_BATCH_EVENTS_MAX', 256, 1, 1000),
     ledgerPageSize: int(env, 'BALANCE_LEDGER_PAGE_SIZE', 500, 1, ENTRIES_PER_BATCH_MAX),
@@ -50,5 +53,28 @@ function replicaConfig(env: Env) {
     replicaIndex,
     replicas,
     standbyDelayMs: int(env, 'BALANCE_STANDBY_DELAY_MS', 2000, 0, 60_000),
+  };
+}
+
+export interface AlertSettings {
+  /** Alerts one account may hold. */
+  perAccountMax: number;
+  /** Alert evaluations (transactions) running at once in this process. */
+  concurrency: number;
+  /** Accounts waiting for evaluation at most; beyond that the sweep finds them. */
+  queueMax: number;
+  /** How often alerts left unevaluated (a crash, a full queue, a failure) are looked for; 0: never. */
+  sweepIntervalMs: number;
+  /** Entries one evaluation transaction walks at most. */
+  entriesPerEvaluationMax: number;
+}
+
+function alertSettings(env: Env): AlertSettings {
+  return {
+    perAccountMax: int(env, 'BALANCE_ALERTS_PER_ACCOUNT_MAX', 10, 1, 100),
+    concurrency: int(env, 'BALANCE_ALERT_CONCURRENCY', 2, 1, 32),
+    queueMax: int(env, 'BALANCE_ALERT_QUEUE_MAX', 10_000, 1, 1_000_000),
+    sweepIntervalMs: int(env, 'BALANCE_ALERT_SWEEP_INTERVAL_MS', 5000, 0, 3_600_000),
+    entriesPerEvaluationMax: int(env, 'BALANCE_ALERT_ENTRIES_MAX', 1000, 1, 100_000),
   };
 }

@@ -43,6 +43,9 @@ export const callerRoutes: readonly ProxyRoute[] = [
   // `balance` segment wins over the account service's wildcard in the router.
   { upstream: 'balance', url: '/v1/accounts/:accountId/balance', methods: allMethods },
   { upstream: 'balance', url: '/v1/accounts/:accountId/balance/*', methods: allMethods },
+  // Balance alerts are the balance service's too.
+  { upstream: 'balance', url: '/v1/accounts/:accountId/balance-alerts', methods: allMethods },
+  { upstream: 'balance', url: '/v1/accounts/:accountId/balance-alerts/*', methods: allMethods },
   // The ledger answers for an account's statement.
   { upstream: 'transaction', url: '/v1/accounts/:accountId/statement', methods: allMethods },
   { upstream: 'account', url: '/v1/accounts', methods: allMethods },

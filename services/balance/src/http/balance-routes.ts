@@ -5,10 +5,13 @@ import { Balance, problems } from '@wallet/contracts';
 import { availableOf, canRead, type BalanceView } from '../domain/balance.ts';
 import { isUuid } from '../domain/entry.ts';
 import type { BalanceReader } from '../store/balance-reader.ts';
+import { AtParameter, BalanceMaybeAt, type BalanceHistory } from './history-routes.ts';
 
 export interface BalanceRoutesOptions {
   verifier: TokenVerifier;
   reader: BalanceReader;
+  /** The balance at a past moment (`?at=`), from the persisted entries: history-routes.ts. */
+  history: BalanceHistory;
 }
 
 const Params = Type.Object({ id: Type.String({ description: 'Account id (UUID); anything else is answered like an unknown account' }) });
@@ -29,7 +32,7 @@ export function toBalanceBody(view: BalanceView & { currency: string }): Balance
 /** A row only a limits change has written (no entry, no opening) is no balance yet. */
 const hasCurrency = (view: BalanceView): view is BalanceView & { currency: string } => view.currency !== null;
 
-export async function balanceRoutes(app: App, { verifier, reader }: BalanceRoutesOptions): Promise<void> {
+export async function balanceRoutes(app: App, { verifier, reader, history }: BalanceRoutesOptions): Promise<void> {
   await app.register(async (scope: App) => {
     scope.addHook('onRequest', authenticate(verifier));
 
@@ -45,11 +48,13 @@ export async function balanceRoutes(app: App, { verifier, reader }: BalanceRoute
           tags: ['balances'],
           security: [{ bearer: [] }],
           params: Params,
-          response: { 200: Balance, ...problems(401, 404, 503) },
+          querystring: Type.Object({ at: Type.Optional(AtParameter) }),
+          response: { 200: BalanceMaybeAt, ...problems(400, 401, 404, 503) },
         },
       },
       async (request) => {
         const caller = callerOf(request);
+        if (request.query.at !== undefined) return history.at(request.params.id, request.query.at, caller);
         const notFound = () => new ProblemError('account_not_found');
         // A malformed id names no account: the same answer as an unknown or foreign one.
         if (!isUuid(request.params.id)) throw notFound();
