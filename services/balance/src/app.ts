@@ -17,12 +17,14 @@ import type { BalanceConfig } from './config.ts';
 import { partitionSubscriptions } from './events/consumer.ts';
 import { LEGACY_QUEUE, ownPartitions, routerSubscription } from './events/partitions.ts';
 import { createLedgerClient } from './events/ledger-client.ts';
-import { createConsumerMetrics } from './events/metrics.ts';
+import { createConsumerMetrics, createDriftMetrics } from './events/metrics.ts';
 import { createProjector, type ProjectorStats } from './events/projector.ts';
 import { balanceRoutes } from './http/balance-routes.ts';
 import { alertRoutes } from './http/alert-routes.ts';
 import { createBalanceHistory, historyRoutes } from './http/history-routes.ts';
 import { createAlertEvaluator, type AlertEvaluator } from './jobs/alerts.ts';
+import { createDriftChecker, type DriftChecker } from './jobs/drift.ts';
+import { createRepairer } from './rebuild/repair.ts';
 import { createBalanceCache } from './store/balance-cache.ts';
 import { createBalanceReader } from './store/balance-reader.ts';
 import { SCHEMA } from './store/balances.ts';
@@ -34,6 +36,8 @@ export interface BalanceService extends RunningService {
   readonly stats: Readonly<ProjectorStats>;
   /** Balance alerts: evaluated after the projector's commits and by a periodic sweep. */
   readonly alerts: AlertEvaluator;
+  /** The periodic drift check against the ledger (runs on its own every BALANCE_DRIFT_CHECK_INTERVAL_MS). */
+  readonly drift: DriftChecker;
 }
 
 export async function createBalanceService(config: Readonly<BalanceConfig>, infra: Infra): Promise<BalanceService> {
@@ -78,6 +82,27 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
       alerts.touched(touched);
     },
   });
+  // The drift check compares every projected balance with the ledger at the same sequence and
+  // repairs what differs, under the row locks the projector takes (jobs/drift.ts, rebuild/).
+  const ledgerReader = createLedgerClient(transaction);
+  const drift = createDriftChecker({
+    db: infra.db,
+    cache,
+    ledger: ledgerReader,
+    repairer: createRepairer({
+      db: infra.db,
+      cache,
+      ledger: ledgerReader,
+      pageSize: config.ledgerPageSize,
+      // A repaired balance is a change like any other for the alerts.
+      onCommitted: (touched) => alerts.touched(touched),
+    }),
+    log: app.log.child({ component: 'drift' }),
+    observer: createDriftMetrics(metrics),
+    pageSize: config.drift.pageSize,
+    accountsPerRunMax: config.drift.accountsPerRunMax,
+    repair: config.drift.repair,
+  });
   const verifier = createTokenVerifier({
     jwksUrl: `${common.urls.alias}/.well-known/jwks.json`,
     issuer: common.tokenIssuer,
@@ -104,6 +129,7 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
     app,
     stats: projector.stats,
     alerts,
+    drift,
     async start() {
       // balance.alert_triggered events leave through this service's outbox.
       relay ??= startOutboxRelay({ db: infra.db, bus: infra.bus, schema: SCHEMA, log: app.log, pollIntervalMs: 1000 });
@@ -129,11 +155,13 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
         standbyTimer.unref();
       }
       retryCacheWrites();
+      if (config.drift.intervalMs > 0) drift.start(config.drift.intervalMs, config.drift.firstDelayMs);
     },
     async stop() {
       stopped = true;
       clearTimeout(retryTimer);
       clearTimeout(standbyTimer);
+      await drift.stop();
       await app.close();
       await alerts.stop();
       await relay?.stop();

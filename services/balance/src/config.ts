@@ -1,11 +1,13 @@
 // The balance service's settings, read once at boot. Only this file reads the environment.
-import { commonConfig, int, type CommonConfig, type Env } from '@wallet/kit';
+import { bool, commonConfig, ConfigError, int, type CommonConfig, type Env } from '@wallet/kit';
 import { ENTRIES_PER_BATCH_MAX } from './domain/entry.ts';
 
 export interface BalanceConfig {
   common: CommonConfig;
   /** Balance alerts (thresholds on the available balance). */
   alerts: AlertSettings;
+  /** The periodic drift check against the ledger (jobs/drift.ts). */
+  drift: DriftSettings;
   /** Events in flight from the broker to this consumer, all handled at once (they feed the batcher). */
   consumerPrefetch: number;
   /** Events applied in one database transaction at most. */
@@ -33,6 +35,7 @@ export function loadConfig(env: Env): Readonly<BalanceConfig> {
   return Object.freeze({
     common: commonConfig(env),
     alerts: alertSettings(env),
+    drift: driftSettings(env),
     consumerPrefetch: int(env, 'BALANCE_CONSUMER_PREFETCH', 512, 1, 2000),
     batchEventsMax: int(env, 'BALANCE_BATCH_EVENTS_MAX', 256, 1, 1000),
     ledgerPageSize: int(env, 'BALANCE_LEDGER_PAGE_SIZE', 500, 1, ENTRIES_PER_BATCH_MAX),
@@ -76,5 +79,30 @@ function alertSettings(env: Env): AlertSettings {
     queueMax: int(env, 'BALANCE_ALERT_QUEUE_MAX', 10_000, 1, 1_000_000),
     sweepIntervalMs: int(env, 'BALANCE_ALERT_SWEEP_INTERVAL_MS', 5000, 0, 3_600_000),
     entriesPerEvaluationMax: int(env, 'BALANCE_ALERT_ENTRIES_MAX', 1000, 1, 100_000),
+  };
+}
+
+export interface DriftSettings {
+  /** How often the drift check runs; 0: never. */
+  intervalMs: number;
+  /** The first run, this long after start. */
+  firstDelayMs: number;
+  /** Accounts per page (one ledger call each); at most 500. */
+  pageSize: number;
+  /** Accounts one run compares at most; the next run goes on where it stopped. */
+  accountsPerRunMax: number;
+  /** Repair drifted accounts from the ledger; otherwise only report them. */
+  repair: boolean;
+}
+
+function driftSettings(env: Env): DriftSettings {
+  const intervalMs = int(env, 'BALANCE_DRIFT_CHECK_INTERVAL_MS', 60_000, 0, 86_400_000);
+  if (intervalMs > 0 && intervalMs < 1000) throw new ConfigError('BALANCE_DRIFT_CHECK_INTERVAL_MS must be 0 (off) or at least 1000');
+  return {
+    intervalMs,
+    firstDelayMs: Math.min(intervalMs, 5000),
+    pageSize: int(env, 'BALANCE_DRIFT_CHECK_PAGE_SIZE', 500, 1, 500),
+    accountsPerRunMax: int(env, 'BALANCE_DRIFT_CHECK_ACCOUNTS_MAX', 20_000, 1, 10_000_000),
+    repair: bool(env, 'BALANCE_DRIFT_REPAIR', true),
   };
 }

@@ -1,5 +1,6 @@
 // The consumer's Prometheus metrics, on the service's registry (served at /metrics).
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { DriftObserver, RepairKind } from '../jobs/drift.ts';
 import type { ProjectorObserver } from './projector.ts';
 
 export interface ConsumerMetrics extends ProjectorObserver {
@@ -41,5 +42,33 @@ export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
     },
     gapRepaired: () => repairs.inc(),
     rejected: (reason) => rejected.inc({ reason }),
+  };
+}
+
+/**
+ * The drift check's metrics (jobs/drift.ts). The gauges describe the last completed check (a sweep
+ * over every account); the counters count since start.
+ */
+export function createDriftMetrics(registry: Registry): DriftObserver {
+  const registers = [registry];
+  const drifted = new Gauge({ name: 'balance_drifted_accounts', help: 'Accounts whose projection differed from the ledger at the same sequence in the last completed drift check', registers });
+  const lag = new Gauge({ name: 'balance_projection_lag_entries', help: 'The most entries any one account was behind the ledger in the last completed drift check', registers });
+  const checked = new Gauge({ name: 'balance_drift_checked_accounts', help: 'Accounts compared by the last completed drift check', registers });
+  const completedAt = new Gauge({ name: 'balance_drift_check_completed_timestamp_seconds', help: 'When the last drift check completed (Unix time)', registers });
+  const repairs = new Counter({ name: 'balance_drift_repairs_total', help: 'Accounts repaired from the ledger by the drift check', labelNames: ['kind'] as const, registers });
+  const failures = new Counter({ name: 'balance_drift_repair_failures_total', help: 'Drift repairs that failed (the next check tries again)', registers });
+  const refills = new Counter({ name: 'balance_drift_cache_refills_total', help: 'Cached balances the drift check wrote because they were missing or older than their row', registers });
+  // Every kind shows from the start, at 0.
+  for (const kind of ['projection', 'cache', 'catch_up'] as const) repairs.inc({ kind }, 0);
+  return {
+    completed(report) {
+      drifted.set(report.drifted);
+      lag.set(Number(report.lagMax));
+      checked.set(report.accounts);
+      completedAt.set(Date.parse(report.completedAt) / 1000);
+    },
+    repaired: (kind: RepairKind) => repairs.inc({ kind }),
+    repairFailed: () => failures.inc(),
+    cacheRefilled: (count) => refills.inc(count),
   };
 }

@@ -28,7 +28,17 @@ export interface BalanceCache {
   writeMany(views: readonly BalanceView[]): Promise<void>;
   /** Retries the writes that failed; returns how many are still waiting. */
   retryStale(): Promise<number>;
+  /** What the cache holds for the account, as stored (drift checks compare it with PostgreSQL and the ledger). */
+  inspect(accountId: string): Promise<CacheInspection>;
+  /** Deletes the cached copy; false when the cache failed. Only for a copy whose version no revision can pass. */
+  remove(accountId: string): Promise<boolean>;
 }
+
+export type CacheInspection =
+  | { state: 'absent' }
+  /** `version` null when it is not a number; `view` undefined when the hash is not in the current format. */
+  | { state: 'present'; version: bigint | null; view: BalanceView | undefined }
+  | { state: 'unavailable' };
 
 const signedDigits = /^-?[0-9]{1,19}$/;
 const digits = /^[0-9]{1,19}$/;
@@ -132,6 +142,26 @@ export function createBalanceCache({ cache, log, timeoutMs, staleAccountsMax }: 
         // Some writes may have landed; rewriting those is harmless (versioned), so all are retried.
         log.warn({ err: error, accounts: views.length }, 'cache write failed; will retry');
         views.forEach(markStale);
+      }
+    },
+    async inspect(accountId) {
+      try {
+        const fields = await withTimeout(cache.getVersioned(cacheKey(accountId)), timeoutMs);
+        if (!fields) return { state: 'absent' };
+        const version = fields.version !== undefined && digits.test(fields.version) ? BigInt(fields.version) : null;
+        return { state: 'present', version, view: decode(accountId, fields) };
+      } catch (error) {
+        log.warn({ err: error, accountId }, 'cache read failed');
+        return { state: 'unavailable' };
+      }
+    },
+    async remove(accountId) {
+      try {
+        await withTimeout(cache.del(cacheKey(accountId)), timeoutMs);
+        return true;
+      } catch (error) {
+        log.warn({ err: error, accountId }, 'cache delete failed');
+        return false;
       }
     },
     async retryStale() {

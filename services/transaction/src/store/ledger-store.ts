@@ -363,3 +363,62 @@ export async function claimIdempotency(q: Queryable, claims: readonly (Idempoten
   );
   return rows;
 }
+
+// Reads for the balance service's drift checks and rebuilds (internal routes only).
+
+export interface AccountBalanceRow {
+  id: string;
+  owner_id: string;
+  currency: string;
+  type: 'user' | 'settlement';
+  overdraft_limit: bigint | null;
+  limits_changed_at: Date | null;
+  balance: bigint;
+  pending: bigint;
+  sequence: bigint;
+}
+
+/** Accounts in id order after `afterId` (null: from the first), at most `limit`, with their current balance. */
+export async function listAccountBalances(q: Queryable, afterId: string | null, limit: number): Promise<AccountBalanceRow[]> {
+  const { rows } = await q.query<AccountBalanceRow>(
+    `SELECT id, owner_id, currency, type, overdraft_limit, limits_changed_at, balance, pending, sequence FROM ${S}.accounts
+     WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $2`,
+    [afterId, limit],
+  );
+  return rows;
+}
+
+export async function countAccounts(q: Queryable): Promise<number> {
+  const { rows } = await q.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM ${S}.accounts`);
+  return Number(rows[0]?.n ?? 0n);
+}
+
+export interface BalanceAtRow {
+  account_id: string;
+  sequence: bigint;
+  /** Null when the ledger does not know the account. */
+  currency: string | null;
+  current_sequence: bigint | null;
+  /** The balance and reservation after the entry at `sequence`; 0 at sequence 0; null past the current sequence. */
+  balance_after: bigint | null;
+  pending_after: bigint | null;
+}
+
+/**
+ * The balance and reservation of each account as they stood right after its entry at `sequence`,
+ * and the account's current sequence, in one statement (one snapshot), in the order asked.
+ */
+export async function balancesAtSequences(q: Queryable, positions: ReadonlyArray<{ accountId: string; sequence: bigint }>): Promise<BalanceAtRow[]> {
+  if (positions.length === 0) return [];
+  const { rows } = await q.query<BalanceAtRow>(
+    `SELECT k.account_id, k.sequence, a.currency, a.sequence AS current_sequence,
+            CASE WHEN a.id IS NULL OR k.sequence > a.sequence THEN NULL WHEN k.sequence = 0 THEN 0 ELSE e.balance_after END AS balance_after,
+            CASE WHEN a.id IS NULL OR k.sequence > a.sequence THEN NULL WHEN k.sequence = 0 THEN 0 ELSE e.pending_after END AS pending_after
+     FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS k(account_id, sequence, position)
+     LEFT JOIN ${S}.accounts a ON a.id = k.account_id
+     LEFT JOIN ${S}.entries e ON e.account_id = k.account_id AND e.sequence = k.sequence AND k.sequence > 0
+     ORDER BY k.position`,
+    [positions.map((p) => p.accountId), positions.map((p) => p.sequence.toString())],
+  );
+  return rows;
+}
