@@ -8,7 +8,36 @@ export interface VersionedWrite {
   fields: Record<string, string>;
 }
 
-export interface Cache {
+/** Receives the messages of one channel (see `PubSub`). */
+export interface ChannelListener {
+  message(message: string): void;
+  /**
+   * Messages may have been missed: the subscriber's connection was lost and is back, with the
+   * subscription made again. Whoever follows a channel to learn of changes re-reads the source.
+   */
+  resync?(): void;
+}
+
+/**
+ * Publish/subscribe across processes: Redis PUBLISH/SUBSCRIBE in real mode, in this process in
+ * embedded mode. At most once, nothing stored: a message published while a subscriber is away is
+ * lost (it is told with `resync` when it is back), so messages may say only "look again", never carry
+ * what the reader must not miss.
+ */
+export interface PubSub {
+  publish(channel: string, message: string): Promise<void>;
+  /**
+   * Resolves once the subscription is active, or at once while Redis is unreachable: it is then made
+   * when the connection is back, followed by `resync`. Returns the function that ends it (idempotent).
+   */
+  subscribe(channel: string, listener: ChannelListener): Promise<() => void>;
+}
+
+/**
+ * `PubSub` is optional here so that a wrapper of a cache (a test's breakable one) may leave it out;
+ * without it changes reach only the process that made them. Both caches below have it.
+ */
+export interface Cache extends Partial<PubSub> {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
   del(key: string): Promise<void>;
@@ -31,9 +60,75 @@ if current and tonumber(current) >= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'version', ARGV[1], unpack(ARGV, 2))
 return 1`;
 
-export function createRedisCache(url: string, log: { warn(obj: object, msg: string): void }, namespace = 'wallet'): Cache {
+/** One subscribed channel: its listeners and the SUBSCRIBE that made it (settled once it is active or failed). */
+interface Channel {
+  listeners: Set<ChannelListener>;
+  active: Promise<void>;
+}
+
+/** Calls a listener without letting it break the loop that delivers to the others. */
+function deliver(listener: ChannelListener, call: (listener: ChannelListener) => void, log: { warn(obj: object, msg: string): void }) {
+  try {
+    call(listener);
+  } catch (error) {
+    log.warn({ err: error }, 'a channel listener failed');
+  }
+}
+
+export function createRedisCache(url: string, log: { warn(obj: object, msg: string): void }, namespace = 'wallet'): Cache & PubSub {
   const redis = new Redis(url, { keyPrefix: `${namespace}:`, maxRetriesPerRequest: 1, connectTimeout: 2000 });
   redis.on('error', (error) => log.warn({ err: error.message }, 'redis error'));
+
+  // Pub/sub needs a connection of its own (one in subscriber mode takes no other commands), opened on
+  // the first subscribe and named `<namespace>:subscriber` (CLIENT LIST). ioredis prefixes keys, never
+  // channels: the namespace is added here. Channels are subscribed again here on every 'ready' rather
+  // than by ioredis, so that listeners are told (`resync`) once their subscription is active again.
+  const channelName = (channel: string) => `${namespace}:${channel}`;
+  const channels = new Map<string, Channel>();
+  const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+  let subscriber: { connection: Redis; firstReady: Promise<void>; everReady: boolean } | undefined;
+  const subscriberConnection = () => {
+    if (subscriber) return subscriber;
+    const connection = new Redis(url, {
+      connectionName: `${namespace}:subscriber`,
+      autoResubscribe: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      commandTimeout: 2000,
+    });
+    let firstReadyDone: () => void = () => undefined;
+    // The first connection is waited for (at most its connect timeout); later losses are not.
+    const firstReady = new Promise<void>((resolve) => {
+      firstReadyDone = resolve;
+      setTimeout(resolve, 2000).unref();
+    });
+    const state = { connection, firstReady, everReady: false };
+    connection.on('error', (error) => log.warn({ err: error.message }, 'redis subscriber error'));
+    connection.on('message', (name: string, message: string) => {
+      const channel = name.startsWith(`${namespace}:`) ? channels.get(name.slice(namespace.length + 1)) : undefined;
+      if (!channel) return;
+      for (const listener of [...channel.listeners]) deliver(listener, (l) => l.message(message), log);
+    });
+    connection.on('ready', () => {
+      const names = [...channels.keys()];
+      const subscribed = names.length === 0 ? Promise.resolve(0) : connection.subscribe(...names.map(channelName));
+      subscribed.then(
+        () => {
+          state.everReady = true;
+          firstReadyDone();
+          for (const name of names) for (const listener of [...(channels.get(name)?.listeners ?? [])]) deliver(listener, (l) => l.resync?.(), log);
+        },
+        (error: unknown) => {
+          log.warn({ err: errorText(error) }, 'redis resubscribe failed; reconnecting');
+          connection.disconnect(true);
+        },
+      );
+    });
+    subscriber = state;
+    return state;
+  };
+
   redis.defineCommand('setVersioned', { numberOfKeys: 1, lua: setVersionedScript });
   const withVersion = redis as Redis & { setVersioned(key: string, ...args: string[]): Promise<number> };
   type VersionedPipeline = ChainableCommander & { setVersioned(key: string, ...args: string[]): VersionedPipeline };
@@ -73,14 +168,56 @@ export function createRedisCache(url: string, log: { warn(obj: object, msg: stri
         return false;
       }
     },
+    async publish(channel, message) {
+      await redis.publish(channelName(channel), message);
+    },
+    async subscribe(channel, listener) {
+      const { connection, firstReady, everReady } = subscriberConnection();
+      let entry = channels.get(channel);
+      if (!entry) {
+        let active: Promise<void>;
+        if (connection.status === 'ready') {
+          active = connection.subscribe(channelName(channel)).then(
+            () => undefined,
+            (error: unknown) => {
+              // A subscription that may or may not exist: start over; 'ready' makes every one again and tells the listeners.
+              log.warn({ err: errorText(error), channel }, 'redis subscribe failed; reconnecting');
+              connection.disconnect(true);
+            },
+          );
+        } else {
+          // Not connected: the 'ready' handler subscribes it. The first connection is waited for.
+          active = everReady ? Promise.resolve() : firstReady;
+        }
+        entry = { listeners: new Set(), active };
+        channels.set(channel, entry);
+      }
+      const joined = entry;
+      joined.listeners.add(listener);
+      await joined.active;
+      let ended = false;
+      return () => {
+        if (ended) return;
+        ended = true;
+        joined.listeners.delete(listener);
+        if (joined.listeners.size > 0 || channels.get(channel) !== joined) return;
+        channels.delete(channel);
+        if (connection.status === 'ready') {
+          connection.unsubscribe(channelName(channel)).catch((error: unknown) => log.warn({ err: errorText(error), channel }, 'redis unsubscribe failed'));
+        }
+      };
+    },
     async close() {
+      subscriber?.connection.disconnect();
       redis.disconnect();
     },
   };
 }
 
-export function createMemoryCache(): Cache {
+export function createMemoryCache(): Cache & PubSub {
   const values = new Map<string, { value: string; expiresAt: number }>();
+  const channels = new Map<string, Set<ChannelListener>>();
+  const silent = { warn: () => undefined };
   const hashes = new Map<string, Record<string, string>>();
   const setVersioned = (key: string, version: bigint, fields: Record<string, string>): boolean => {
     const current = hashes.get(key);
@@ -111,6 +248,19 @@ export function createMemoryCache(): Cache {
     },
     setVersioned: async (key, version, fields) => setVersioned(key, version, fields),
     setVersionedMany: async (writes) => writes.map(({ key, version, fields }) => setVersioned(key, version, fields)),
+    async publish(channel, message) {
+      // Delivered later, as Redis would, never inside the publisher's call.
+      for (const listener of [...(channels.get(channel) ?? [])]) queueMicrotask(() => deliver(listener, (l) => l.message(message), silent));
+    },
+    async subscribe(channel, listener) {
+      const listeners = channels.get(channel) ?? new Set<ChannelListener>();
+      channels.set(channel, listeners);
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size === 0 && channels.get(channel) === listeners) channels.delete(channel);
+      };
+    },
     ping: async () => true,
     close: async () => undefined,
   };

@@ -33,6 +33,7 @@ export const problemCodes = {
   account_not_adjustable: { status: 422, title: 'This account type cannot have its limits changed' },
   hold_not_found: { status: 404, title: 'The hold does not exist or is not visible to the caller' },
   hold_not_pending: { status: 409, title: 'The hold was already posted, voided or expired' },
+  sequence_not_reached: { status: 409, title: 'The account has not reached the requested sequence' },
   hold_amount_exceeded: { status: 422, title: 'The amount is more than the hold reserves' },
   transfer_not_reversible: { status: 422, title: 'This transfer cannot be reversed' },
   reversal_amount_exceeded: { status: 422, title: 'The reversal would return more than the transfer moved' },
@@ -42,6 +43,7 @@ export const problemCodes = {
   balance_alert_limit_reached: { status: 422, title: 'The account already has the maximum number of balance alerts' },
   rate_limited: { status: 429, title: 'Too many requests' },
   dependency_unavailable: { status: 503, title: 'A service this request needs is unavailable' },
+  too_many_streams: { status: 503, title: 'No room for another stream here now' },
   upstream_timeout: { status: 504, title: 'A service this request needs did not answer in time' },
   internal_error: { status: 500, title: 'Something went wrong on our side' },
 } as const;

@@ -17,9 +17,10 @@ import type { BalanceConfig } from './config.ts';
 import { partitionSubscriptions } from './events/consumer.ts';
 import { LEGACY_QUEUE, ownPartitions, routerSubscription } from './events/partitions.ts';
 import { createLedgerClient } from './events/ledger-client.ts';
+import { createChangeHub } from './events/changes.ts';
 import { createConsumerMetrics, createDriftMetrics } from './events/metrics.ts';
 import { createProjector, type ProjectorStats } from './events/projector.ts';
-import { balanceRoutes } from './http/balance-routes.ts';
+import { balanceRoutes, createLedgerBalances } from './http/balance-routes.ts';
 import { alertRoutes } from './http/alert-routes.ts';
 import { createBalanceHistory, historyRoutes } from './http/history-routes.ts';
 import { createAlertEvaluator, type AlertEvaluator } from './jobs/alerts.ts';
@@ -63,6 +64,8 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
     tokens: clientCredentials(`${common.urls.alias}/v1/auth/token`, 'svc-balance', common.internalClientSecret),
   });
   const consumerMetrics = createConsumerMetrics(metrics);
+  // Wakes balance streams and reads waiting for a sequence, here and on the other replicas (Redis pub/sub).
+  const changes = createChangeHub({ cache: infra.cache, log: app.log.child({ component: 'changes' }) });
   let relay: OutboxRelay | undefined;
   const alerts = createAlertEvaluator({
     db: infra.db,
@@ -80,6 +83,7 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
     // Every listener of committed changes; none may throw or wait (alerts only queue the accounts).
     onCommitted: (touched) => {
       alerts.touched(touched);
+      changes.committed(touched);
     },
   });
   // The drift check compares every projected balance with the ledger at the same sequence and
@@ -108,7 +112,17 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
     issuer: common.tokenIssuer,
     audience: common.tokenAudience,
   });
-  await balanceRoutes(app, { verifier, reader: createBalanceReader(infra.db, cache, app.log), history: createBalanceHistory(infra.db) });
+  await balanceRoutes(app, {
+    verifier,
+    reader: createBalanceReader(infra.db, cache, app.log),
+    history: createBalanceHistory(infra.db),
+    changes,
+    ledger: createLedgerBalances(transaction),
+    minSequenceWaitMs: config.minSequenceWaitMs,
+    streamHeartbeatMs: config.streamHeartbeatMs,
+    streamsMax: config.streamsMax,
+    metrics,
+  });
   await historyRoutes(app, { verifier, db: infra.db });
   await alertRoutes(app, { verifier, db: infra.db, perAccountMax: config.alerts.perAccountMax });
 
@@ -162,7 +176,8 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
       clearTimeout(retryTimer);
       clearTimeout(standbyTimer);
       await drift.stop();
-      await app.close();
+      await app.close(); // ends the open balance streams first
+      changes.close();
       await alerts.stop();
       await relay?.stop();
     },

@@ -22,6 +22,12 @@ export interface BalanceConfig {
   cacheRetryIntervalMs: number;
   /** Accounts with a failed cache write tracked at once. */
   staleAccountsMax: number;
+  /** Between two heartbeats (comment lines) of a balance stream; keep below the gateway's UPSTREAM_BODY_IDLE_TIMEOUT_MS. */
+  streamHeartbeatMs: number;
+  /** Balance streams open in this process at most; more are refused with 503 too_many_streams. */
+  streamsMax: number;
+  /** How long GET …/balance?minSequence=N waits for the projection before it asks the ledger. */
+  minSequenceWaitMs: number;
   /** Partition queues; one account's events always go to the same one. Change only when drained. */
   partitions: number;
   /** This replica's index among `replicas`: it consumes partitions k with k % replicas = index first. */
@@ -43,6 +49,9 @@ export function loadConfig(env: Env): Readonly<BalanceConfig> {
     cacheTimeoutMs: int(env, 'BALANCE_CACHE_TIMEOUT_MS', 250, 10, 10_000),
     cacheRetryIntervalMs: int(env, 'BALANCE_CACHE_RETRY_INTERVAL_MS', 1000, 50, 60_000),
     staleAccountsMax: int(env, 'BALANCE_STALE_ACCOUNTS_MAX', 10_000, 1, 1_000_000),
+    streamHeartbeatMs: int(env, 'BALANCE_STREAM_HEARTBEAT_MS', 15_000, 50, 300_000),
+    streamsMax: int(env, 'BALANCE_STREAMS_MAX', 10_000, 1, 1_000_000),
+    minSequenceWaitMs: int(env, 'BALANCE_MIN_SEQUENCE_WAIT_MS', 2000, 0, 10_000),
     ...replicaConfig(env),
   });
 }

@@ -2,12 +2,12 @@
 // strings pass through byte for byte; identity headers a client might forge are dropped, the
 // request id and X-Forwarded-* are set here.
 import replyFrom, { type FastifyReplyFromHooks } from '@fastify/reply-from';
-import type { FastifyRequest, onRequestHookHandler, RouteHandlerMethod } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestHookHandler, RouteHandlerMethod } from 'fastify';
 import { problemBody, ProblemError, type App, type TokenVerifier } from '@wallet/kit';
 import type { GatewayConfig, UpstreamName } from './config.ts';
 import { identifyCaller, requireCaller } from './edge-auth.ts';
 import type { Limiters } from './rate-limit.ts';
-import { callerRoutes, publicRoutes, type ProxyRoute } from './routes.ts';
+import { callerRoutes, publicRoutes, streamRoutes, type ProxyRoute } from './routes.ts';
 
 /**
  * Headers that only the gateway may set. Services verify the token themselves and must never
@@ -127,34 +127,61 @@ export interface ProxyDeps {
   limiters: Limiters;
 }
 
+/** Upstream connections: `connections` per service (null: as many as needed). */
+function upstreamAgent(config: GatewayConfig, connections: number | null) {
+  return {
+    connections,
+    pipelining: 1,
+    keepAliveTimeout: 60_000,
+    headersTimeout: config.upstreamTimeoutMs,
+    bodyTimeout: config.upstreamBodyIdleTimeoutMs,
+    connect: { timeout: config.upstreamConnectTimeoutMs },
+  };
+}
+
 export async function registerProxy(app: App, { config, verifier, limiters }: ProxyDeps): Promise<void> {
   await app.register(async (proxy: App) => {
-    await proxy.register(replyFrom, {
-      disableRequestLogging: true,
-      destroyAgent: true,
-      undici: {
-        connections: config.upstreamConnectionsMax,
-        pipelining: 1,
-        keepAliveTimeout: 60_000,
-        headersTimeout: config.upstreamTimeoutMs,
-        bodyTimeout: config.upstreamBodyIdleTimeoutMs,
-        connect: { timeout: config.upstreamConnectTimeoutMs },
-      },
-    });
     // Bodies are read as bytes (the body limit still applies) and forwarded untouched: the service
     // parses and validates them, and a re-serialized JSON body could differ from what was signed.
     proxy.removeAllContentTypeParsers();
     proxy.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-    await proxy.register(async (open: App) => {
-      addRoutes(open, publicRoutes, config, (route) => limiters[route.limit]);
+    const requireToken = (scope: App) => {
+      scope.addHook('onRequest', identifyCaller(verifier));
+      scope.addHook('onRequest', limiters.caller);
+      scope.addHook('onRequest', requireCaller);
+    };
+
+    await proxy.register(async (regular: App) => {
+      await regular.register(replyFrom, { disableRequestLogging: true, destroyAgent: true, undici: upstreamAgent(config, config.upstreamConnectionsMax) });
+      await regular.register(async (open: App) => {
+        addRoutes(open, publicRoutes, config, (route) => limiters[route.limit]);
+      });
+      await regular.register(async (guarded: App) => {
+        requireToken(guarded);
+        addRoutes(guarded, callerRoutes, config);
+      });
     });
 
-    await proxy.register(async (guarded: App) => {
-      guarded.addHook('onRequest', identifyCaller(verifier));
-      guarded.addHook('onRequest', limiters.caller);
-      guarded.addHook('onRequest', requireCaller);
-      addRoutes(guarded, callerRoutes, config);
+    // Event streams: their own connections to the services (an open stream holds one for as long as it
+    // lasts), no limit on how long a response takes, only on silence inside it (bodyTimeout; the
+    // services send heartbeats). Token and rate limit as for any request, counted once, at connect.
+    await proxy.register(async (streams: App) => {
+      await streams.register(replyFrom, { disableRequestLogging: true, destroyAgent: true, undici: upstreamAgent(config, null) });
+      requireToken(streams);
+      const open = new Set<FastifyReply>();
+      const keepOpen: onRequestHookHandler = async (request, reply) => {
+        // The client's connection may be quiet between heartbeats longer than the server's idle timeout.
+        request.raw.socket.setTimeout(0);
+        open.add(reply);
+        reply.raw.once('close', () => open.delete(reply));
+      };
+      // Streams do not end on their own: closing the gateway ends them (clients reconnect elsewhere).
+      streams.addHook('preClose', (done) => {
+        for (const reply of open) reply.raw.destroy();
+        done();
+      });
+      addRoutes(streams, streamRoutes, config, () => keepOpen);
     });
   });
 }

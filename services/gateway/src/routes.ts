@@ -58,3 +58,11 @@ export const callerRoutes: readonly ProxyRoute[] = [
   { upstream: 'transaction', url: '/v1/holds', methods: allMethods },
   { upstream: 'transaction', url: '/v1/holds/*', methods: allMethods },
 ];
+
+/**
+ * Long-lived responses (Server-Sent Events), with a token like `callerRoutes`. They are forwarded over
+ * connections of their own, so that open streams never take the connections other requests need, and
+ * they may stay open as long as the service sends something (heartbeats) within
+ * UPSTREAM_BODY_IDLE_TIMEOUT_MS. The static `stream` segment wins over `balance/*` in the router.
+ */
+export const streamRoutes: readonly ProxyRoute[] = [{ upstream: 'balance', url: '/v1/accounts/:accountId/balance/stream', methods: ['GET'] }];
