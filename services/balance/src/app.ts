@@ -89,6 +89,7 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
   // The drift check compares every projected balance with the ledger at the same sequence and
   // repairs what differs, under the row locks the projector takes (jobs/drift.ts, rebuild/).
   const ledgerReader = createLedgerClient(transaction);
+  const driftMetrics = createDriftMetrics(metrics);
   const drift = createDriftChecker({
     db: infra.db,
     cache,
@@ -98,11 +99,14 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
       cache,
       ledger: ledgerReader,
       pageSize: config.ledgerPageSize,
-      // A repaired balance is a change like any other for the alerts.
-      onCommitted: (touched) => alerts.touched(touched),
+      // A repaired balance is a change like any other for the alerts and the balance streams.
+      onCommitted: (touched) => {
+        alerts.touched(touched);
+        changes.committed(touched);
+      },
     }),
     log: app.log.child({ component: 'drift' }),
-    observer: createDriftMetrics(metrics),
+    observer: driftMetrics,
     pageSize: config.drift.pageSize,
     accountsPerRunMax: config.drift.accountsPerRunMax,
     repair: config.drift.repair,
@@ -155,7 +159,11 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
           partitionSubscriptions(projector, consumerLog, partitions, {
             prefetch: config.consumerPrefetch,
             batchEventsMax: config.batchEventsMax,
-            onRejected: consumerMetrics.rejected,
+            onRejected: (reason) => {
+              consumerMetrics.rejected(reason);
+              // A contradiction means the projection or the event is wrong: either way, drift.
+              if (reason !== 'malformed') driftMetrics.suspect();
+            },
           }).map((s) => infra.bus.subscribe(s)),
         );
       // Own partitions first, so this replica is their active consumer when replicas start together.

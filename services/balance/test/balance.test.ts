@@ -16,6 +16,7 @@ import {
   accountOpened,
   breakableCache,
   limitsChanged,
+  metricValue,
   readBalance,
   settlementOpened,
   startFakeLedger,
@@ -191,6 +192,7 @@ describe('balance service on real infrastructure', await needsInfra(), () => {
       await connection.close();
     }
     assert.ok(service.stats.rejected > rejectedBefore, 'the consumer refused it');
+    assert.ok((await metricValue(service.app, 'balance_drifted_accounts')) >= 1, 'a refused event raises the drift metric');
     assert.deepEqual((await readBalance(service.app, anaAccount, operator)).body, before.ana.body);
     assert.deepEqual((await readBalance(service.app, bobAccount, operator)).body, before.bob.body);
     assert.equal(await countEntries(infra.db, bobAccount), 2);

@@ -49,7 +49,8 @@ export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
  * The drift check's metrics (jobs/drift.ts). The gauges describe the last completed check (a sweep
  * over every account); the counters count since start.
  */
-export function createDriftMetrics(registry: Registry): DriftObserver {
+/** The drift check's metrics; `suspect` raises the drifted count at once for an event refused as contradicting a balance. */
+export function createDriftMetrics(registry: Registry): DriftObserver & { suspect(): void } {
   const registers = [registry];
   const drifted = new Gauge({ name: 'balance_drifted_accounts', help: 'Accounts whose projection differed from the ledger at the same sequence in the last completed drift check', registers });
   const lag = new Gauge({ name: 'balance_projection_lag_entries', help: 'The most entries any one account was behind the ledger in the last completed drift check', registers });
@@ -70,5 +71,7 @@ export function createDriftMetrics(registry: Registry): DriftObserver {
     repaired: (kind: RepairKind) => repairs.inc({ kind }),
     repairFailed: () => failures.inc(),
     cacheRefilled: (count) => refills.inc(count),
+    // Until the next completed check measures it, an account whose event was refused counts as drifted.
+    suspect: () => drifted.inc(),
   };
 }
