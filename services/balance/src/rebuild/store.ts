@@ -3,7 +3,7 @@
 import type { Queryable } from '@wallet/kit';
 import type { BalanceView } from '../domain/balance.ts';
 import type { Entry } from '../domain/entry.ts';
-import { SCHEMA } from '../store/balances.ts';
+import { SCHEMA, toView, type BalanceRow } from '../store/balances.ts';
 
 /** A projected balance with what its history says at the row's sequence. */
 export interface ProjectedBalance extends BalanceView {
@@ -11,17 +11,7 @@ export interface ProjectedBalance extends BalanceView {
   lastEntry: { balanceAfter: bigint; pendingAfter: bigint | null } | null;
 }
 
-interface ProjectedRow {
-  account_id: string;
-  owner_id: string | null;
-  currency: string | null;
-  available: bigint;
-  pending: bigint;
-  overdraft_limit: bigint;
-  limits_changed_at: Date | null;
-  sequence: bigint;
-  revision: bigint;
-  updated_at: Date;
+interface ProjectedRow extends BalanceRow {
   entry_balance_after: bigint | null;
   entry_pending_after: bigint | null;
   has_entry: boolean;
@@ -50,16 +40,7 @@ export async function readProjected(q: Queryable, accountIds: readonly string[])
   );
   for (const row of rows) {
     found.set(row.account_id, {
-      accountId: row.account_id,
-      ownerId: row.owner_id,
-      currency: row.currency,
-      posted: row.available,
-      pending: row.pending,
-      overdraftLimit: row.overdraft_limit,
-      limitsChangedAt: row.limits_changed_at?.toISOString() ?? null,
-      sequence: row.sequence,
-      revision: row.revision,
-      updatedAt: row.updated_at.toISOString(),
+      ...toView(row),
       lastEntry: row.has_entry ? { balanceAfter: row.entry_balance_after!, pendingAfter: row.entry_pending_after } : null,
     });
   }

@@ -7,7 +7,7 @@ import type { Entry } from '../domain/entry.ts';
 
 export const SCHEMA = 'balance';
 
-interface BalanceRow {
+export interface BalanceRow {
   account_id: string;
   owner_id: string | null;
   currency: string | null;
@@ -23,7 +23,7 @@ interface BalanceRow {
 
 const columns = 'account_id, owner_id, currency, available, pending, overdraft_limit, limits_changed_at, sequence, revision, updated_at';
 
-function toView(row: BalanceRow): BalanceView {
+export function toView(row: BalanceRow): BalanceView {
   return {
     accountId: row.account_id,
     ownerId: row.owner_id,

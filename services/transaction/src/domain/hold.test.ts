@@ -2,21 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decideHold, decidePost, decideRelease, isExpired, type LedgerHold } from './hold.ts';
-import { afterPosting, available, type LedgerAccount } from './transfer.ts';
+import { afterPosting, available } from './transfer.ts';
+import { ledgerAccount } from './fixture.ts';
 
-const account = (over: Partial<LedgerAccount> = {}): LedgerAccount => ({
-  id: 'a',
-  ownerId: 'u1',
-  currency: 'USD',
-  type: 'user',
-  status: 'active',
-  overdraftLimit: 0n,
-  tier: 'standard',
-  balance: 0n,
-  pending: 0n,
-  sequence: 0n,
-  ...over,
-});
+const account = ledgerAccount;
 const holdOf = (amount: bigint, over: Partial<LedgerHold> = {}): LedgerHold => ({
   id: 'h',
   status: 'pending',

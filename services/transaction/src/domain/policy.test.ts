@@ -2,20 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkPolicy, noUsage, parsePolicy } from './policy.ts';
 import type { LedgerAccount } from './transfer.ts';
+import { ledgerAccount } from './fixture.ts';
 
-const account = (over: Partial<LedgerAccount> = {}): LedgerAccount => ({
-  id: '00000000-0000-4000-8000-000000000001',
-  ownerId: 'u1',
-  currency: 'USD',
-  type: 'user',
-  status: 'active',
-  overdraftLimit: 0n,
-  tier: 'standard',
-  balance: 0n,
-  pending: 0n,
-  sequence: 0n,
-  ...over,
-});
+const account = (over: Partial<LedgerAccount> = {}): LedgerAccount => ledgerAccount({ id: '00000000-0000-4000-8000-000000000001', ...over });
 const payee = account({ id: '00000000-0000-4000-8000-000000000002' });
 
 test('a policy with nothing in it allows everything', () => {

@@ -1,21 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decideTransfer, type LedgerAccount } from './transfer.ts';
+import { decideTransfer } from './transfer.ts';
+import { ledgerAccount } from './fixture.ts';
 
-const account = (over: Partial<LedgerAccount> = {}): LedgerAccount => ({
-  id: 'a',
-  ownerId: 'u1',
-  currency: 'USD',
-  type: 'user',
-  status: 'active',
-  overdraftLimit: 0n,
-  tier: 'standard',
-  balance: 0n,
-  pending: 0n,
-  sequence: 0n,
-  ...over,
-});
+const account = ledgerAccount;
 
 test('moves money and advances both sequences', () => {
   const d = decideTransfer(account({ balance: 500n, sequence: 3n }), account({ id: 'b', balance: 7n }), 200n, 'USD');

@@ -6,7 +6,7 @@ import type { Directory } from '../directory.ts';
 import { holdJson } from '../ledger/json.ts';
 import type { LedgerService } from '../ledger/service.ts';
 import { getHold, listHolds } from '../store/hold-store.ts';
-import { amountOf, emptyBodyAsObject, fingerprint, idempotencyKey, send } from './requests.ts';
+import { amountOf, emptyBodyAsObject, requestOf, send } from './requests.ts';
 import { EmptyBody, HoldBody, HoldList, HoldListQuery, HoldResponses, IdParams, IdempotencyHeaders, PostBody } from './schemas.ts';
 
 interface Deps {
@@ -53,9 +53,7 @@ export function holdRoutes({ config, db, verifier, ledger, directory }: Deps) {
           reply,
           await ledger.execute({
             op: 'hold',
-            caller: callerOf(request),
-            idempotencyKey: idempotencyKey(request),
-            fingerprint: fingerprint('POST /v1/holds', body),
+            ...requestOf(request, 'POST /v1/holds', body),
             from: { accountId: body.fromAccountId },
             to: body.to.alias !== undefined ? { alias: body.to.alias } : { accountId: body.to.accountId! },
             amount: amountOf(body.amount, config.transferAmountMax),
@@ -64,7 +62,6 @@ export function holdRoutes({ config, db, verifier, ledger, directory }: Deps) {
             description: body.description ?? null,
             reference: body.reference ?? null,
             metadata: body.metadata ?? {},
-            requestId: request.id,
           }),
         );
       },
@@ -90,12 +87,9 @@ export function holdRoutes({ config, db, verifier, ledger, directory }: Deps) {
           reply,
           await ledger.execute({
             op: 'post',
-            caller: callerOf(request),
-            idempotencyKey: idempotencyKey(request),
-            fingerprint: fingerprint(`POST /v1/holds/${request.params.id}/post`, body),
+            ...requestOf(request, `POST /v1/holds/${request.params.id}/post`, body),
             holdId: request.params.id,
             amount: body.amount === undefined ? undefined : amountOf(body.amount, config.transferAmountMax),
-            requestId: request.id,
           }),
         );
       },
@@ -107,14 +101,7 @@ export function holdRoutes({ config, db, verifier, ledger, directory }: Deps) {
       async (request, reply) =>
         send(
           reply,
-          await ledger.execute({
-            op: 'void',
-            caller: callerOf(request),
-            idempotencyKey: idempotencyKey(request),
-            fingerprint: fingerprint(`POST /v1/holds/${request.params.id}/void`, request.body),
-            holdId: request.params.id,
-            requestId: request.id,
-          }),
+          await ledger.execute({ op: 'void', ...requestOf(request, `POST /v1/holds/${request.params.id}/void`, request.body), holdId: request.params.id }),
         ),
     );
 

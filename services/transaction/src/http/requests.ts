@@ -1,7 +1,8 @@
 // What every money-moving route does with its request: the Idempotency-Key, the request's
 // fingerprint, amounts, and sending a stored or fresh outcome.
 import { createHash } from 'node:crypto';
-import { ProblemError } from '@wallet/kit';
+import { callerOf, ProblemError } from '@wallet/kit';
+import type { Request } from '../ledger/commands.ts';
 import { parseAmount } from '@wallet/money';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Outcome } from '../ledger/service.ts';
@@ -36,4 +37,9 @@ export function send(reply: FastifyReply, outcome: Outcome) {
 /** For routes whose body is all optional: no body at all reads as `{}`. */
 export async function emptyBodyAsObject(request: FastifyRequest) {
   request.body ??= {};
+}
+
+/** Who asks, under which key, for what: the part of every ledger command that idempotency is about. */
+export function requestOf(request: FastifyRequest, route: string, body: unknown): Request {
+  return { caller: callerOf(request), idempotencyKey: idempotencyKey(request), fingerprint: fingerprint(route, body), requestId: request.id };
 }

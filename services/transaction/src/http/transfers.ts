@@ -17,7 +17,7 @@ interface Deps {
   ledger: LedgerService;
   directory: Directory;
 }
-import { amountOf, emptyBodyAsObject, fingerprint, idempotencyKey, send } from './requests.ts';
+import { amountOf, emptyBodyAsObject, fingerprint, idempotencyKey, requestOf, send } from './requests.ts';
 import { BatchBody, BatchResult, IdParams, IdempotencyHeaders, ListQuery, MovementBody, ReversalBody, TransferBody, TransferList, TransferResponses } from './schemas.ts';
 
 type TransferInput = {
@@ -104,9 +104,7 @@ export function transferRoutes({ config, db, verifier, ledger, directory }: Deps
       const body = request.body;
       const account = { accountId: body.accountId };
       const command: TransferCommand = {
-        caller: callerOf(request),
-        idempotencyKey: idempotencyKey(request),
-        fingerprint: fingerprint(`POST /v1/${kind}s`, body),
+        ...requestOf(request, `POST /v1/${kind}s`, body),
         op: 'transfer',
         kind,
         from: kind === 'deposit' ? { settlement: true } : account,
@@ -116,7 +114,6 @@ export function transferRoutes({ config, db, verifier, ledger, directory }: Deps
         description: body.description ?? null,
         reference: body.reference ?? null,
         metadata: body.metadata ?? {},
-        requestId: request.id,
       };
       return send(reply, await ledger.execute(command));
     };
@@ -146,15 +143,12 @@ export function transferRoutes({ config, db, verifier, ledger, directory }: Deps
           reply,
           await ledger.execute({
             op: 'reversal',
-            caller: callerOf(request),
-            idempotencyKey: idempotencyKey(request),
-            fingerprint: fingerprint(`POST /v1/transfers/${request.params.id}/reversals`, body),
+            ...requestOf(request, `POST /v1/transfers/${request.params.id}/reversals`, body),
             transferId: request.params.id,
             amount: body.amount === undefined ? undefined : amountOf(body.amount, config.transferAmountMax),
             description: body.description ?? null,
             reference: body.reference ?? null,
             metadata: body.metadata ?? {},
-            requestId: request.id,
           }),
         );
       },

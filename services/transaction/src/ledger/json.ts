@@ -5,22 +5,27 @@ import type { LedgerHold } from '../domain/hold.ts';
 import type { Posting } from '../domain/transfer.ts';
 import type { StoredTransfer, TransferRecord } from '../store/ledger-store.ts';
 
+/** What a transfer says in responses and in its event alike. */
+const transferFields = (t: TransferRecord) => ({
+  id: t.id,
+  kind: t.kind,
+  fromAccountId: t.fromAccountId,
+  toAccountId: t.toAccountId,
+  amount: t.amount.toString(),
+  currency: t.currency,
+  description: t.description,
+  reference: t.reference,
+  metadata: t.metadata,
+  holdId: t.holdId,
+  reversalOf: t.reversalOf,
+  createdAt: t.createdAt.toISOString(),
+});
+
 export function transferJson(t: StoredTransfer, showSource: boolean): Transfer {
   return {
-    id: t.id,
-    kind: t.kind,
+    ...transferFields(t),
     status: 'completed',
-    fromAccountId: t.fromAccountId,
-    toAccountId: t.toAccountId,
-    amount: t.amount.toString(),
-    currency: t.currency,
-    description: t.description,
-    reference: t.reference,
-    metadata: t.metadata,
-    holdId: t.holdId,
-    reversalOf: t.reversalOf,
     reversedAmount: t.reversedAmount.toString(),
-    createdAt: t.createdAt.toISOString(),
     ...(showSource ? { source: { accountId: t.fromAccountId, balanceAfter: t.sourceBalanceAfter.toString(), sequence: t.sourceSequence.toString() } } : {}),
   };
 }
@@ -61,20 +66,7 @@ function entriesJson(movementId: string, currency: string, postings: readonly Po
 
 export function transactionCreated(t: TransferRecord, postings: readonly Posting[]): EventEnvelope<TransactionCreated> {
   return envelope('transaction', eventTypes.transactionCreated, {
-    transfer: {
-      id: t.id,
-      kind: t.kind,
-      fromAccountId: t.fromAccountId,
-      toAccountId: t.toAccountId,
-      amount: t.amount.toString(),
-      currency: t.currency,
-      description: t.description,
-      reference: t.reference,
-      metadata: t.metadata,
-      holdId: t.holdId,
-      reversalOf: t.reversalOf,
-      createdAt: t.createdAt.toISOString(),
-    },
+    transfer: transferFields(t),
     entries: entriesJson(t.id, t.currency, postings, t.createdAt),
   });
 }
