@@ -265,3 +265,163 @@ export function createMemoryCache(): Cache & PubSub {
     close: async () => undefined,
   };
 }
+
+// ——— Token buckets ———————————————————————————————————————————————————————————————————————————————
+// Rationing that stays atomic across concurrent requests and replicas: a Lua script in Redis (real
+// mode), a Map in this process (embedded mode). A bucket holds at most `capacity` tokens, starts
+// full and earns `refillPerMinute` back continuously; a request takes its cost only if the bucket
+// holds that much, in one step, so concurrent requests can never spend the same tokens twice.
+
+/** The shape of a bucket; callers may use different rules for different keys. */
+export interface TokenBucketRule {
+  capacity: number;
+  /** Tokens earned back per minute (more than 0), continuously, up to the capacity. */
+  refillPerMinute: number;
+}
+
+export interface TokenTake {
+  /** Whether the cost was taken. A refusal takes nothing. */
+  allowed: boolean;
+  /** Tokens in the bucket after the call (possibly fractional). */
+  remaining: number;
+  /** When refused: milliseconds until the bucket holds the cost; 0 otherwise. */
+  retryAfterMs: number;
+}
+
+export interface TokenBuckets {
+  /**
+   * Takes `cost` tokens from bucket `key` if it holds that many, atomically. A negative cost gives
+   * tokens back (a refund), never above the capacity, and is always allowed.
+   */
+  take(key: string, cost: number, rule: TokenBucketRule): Promise<TokenTake>;
+}
+
+function checkRule(rule: TokenBucketRule, cost: number): void {
+  if (!(rule.capacity > 0) || !(rule.refillPerMinute > 0) || !Number.isFinite(cost)) {
+    throw new Error(`bad token bucket rule ${JSON.stringify(rule)} or cost ${cost}`);
+  }
+}
+
+/** The arithmetic both versions share (the Lua script below repeats it). */
+function takeFrom(state: { tokens: number; at: number } | undefined, now: number, cost: number, rule: TokenBucketRule) {
+  const perMs = rule.refillPerMinute / 60_000;
+  let tokens = state ? state.tokens : rule.capacity;
+  const at = state ? Math.max(state.at, now) : now;
+  // A clock that went back earns nothing; it never takes tokens away either.
+  if (state && now > state.at) tokens += (now - state.at) * perMs;
+  tokens = Math.min(rule.capacity, tokens);
+  if (cost <= tokens) return { state: { tokens: Math.min(rule.capacity, tokens - cost), at }, take: { allowed: true, remaining: Math.min(rule.capacity, tokens - cost), retryAfterMs: 0 } };
+  return { state: { tokens, at }, take: { allowed: false, remaining: tokens, retryAfterMs: Math.ceil((cost - tokens) / perMs) } };
+}
+
+/** Buckets in this process's memory, bounded in number (the least recently used go first, and come back full). */
+export function createMemoryTokenBuckets(options: { now?: () => number; keysMax?: number } = {}): TokenBuckets {
+  const now = options.now ?? Date.now;
+  const keysMax = options.keysMax ?? 100_000;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  return {
+    async take(key, cost, rule) {
+      checkRule(rule, cost);
+      const current = buckets.get(key);
+      const { state, take } = takeFrom(current, now(), cost, rule);
+      buckets.delete(key);
+      if (buckets.size >= keysMax) {
+        const oldest = buckets.keys().next();
+        if (!oldest.done) buckets.delete(oldest.value);
+      }
+      buckets.set(key, state);
+      return take;
+    },
+  };
+}
+
+// Time comes from Redis (TIME), so replicas whose clocks disagree still share one bucket fairly.
+// The key expires once the bucket would be full again: an absent key is a full bucket.
+const takeTokensScript = `
+local capacity = tonumber(ARGV[1])
+local perMs = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil or at == nil then
+  tokens = capacity
+  at = now
+end
+if now > at then
+  tokens = tokens + (now - at) * perMs
+  at = now
+end
+if tokens > capacity then tokens = capacity end
+local allowed = 0
+local retry = 0
+if cost <= tokens then
+  tokens = tokens - cost
+  if tokens > capacity then tokens = capacity end
+  allowed = 1
+else
+  retry = math.ceil((cost - tokens) / perMs)
+end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%d', at))
+redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - tokens) / perMs) + 1000)
+return {allowed, string.format('%.17g', tokens), retry}`;
+
+type RedisWithBuckets = Redis & { walletTakeTokens(key: string, capacity: string, perMs: string, cost: string): Promise<[number, string, number]> };
+
+/** ioredis states in which Redis is not connected and will not be soon: no point in waiting for it. */
+const redisUnavailable = new Set(['reconnecting', 'close', 'end']);
+
+/**
+ * Buckets in Redis, shared by every replica. While Redis is unreachable or slower than `timeoutMs`
+ * the buckets are kept in this process instead (`fallback`, memory by default) — rationing goes on,
+ * per replica and starting full, rather than stopping or refusing everyone — and Redis takes over
+ * again as soon as it answers. A warning is logged when that starts and a note when it ends.
+ */
+export function createRedisTokenBuckets(
+  redis: Redis,
+  options: { log: { warn(obj: object, msg: string): void; info?(msg: string): void }; timeoutMs?: number; fallback?: TokenBuckets; keyPrefix?: string },
+): TokenBuckets {
+  if (!('walletTakeTokens' in redis)) redis.defineCommand('walletTakeTokens', { numberOfKeys: 1, lua: takeTokensScript });
+  const client = redis as RedisWithBuckets;
+  const fallback = options.fallback ?? createMemoryTokenBuckets();
+  const timeoutMs = options.timeoutMs ?? 1000;
+  const prefix = options.keyPrefix ?? 'bucket:';
+  let degraded = false;
+  const degrade = (reason: string) => {
+    if (!degraded) options.log.warn({ reason }, 'token buckets kept in memory (per replica) until Redis answers');
+    degraded = true;
+  };
+  return {
+    async take(key, cost, rule) {
+      checkRule(rule, cost);
+      if (redisUnavailable.has(client.status)) {
+        degrade(`redis ${client.status}`);
+        return fallback.take(key, cost, rule);
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        const call = client.walletTakeTokens(prefix + key, String(rule.capacity), String(rule.refillPerMinute / 60_000), String(cost));
+        call.catch(() => undefined); // may settle after the timeout
+        const [allowed, remaining, retryAfterMs] = await Promise.race([call, timeout]);
+        if (degraded) options.log.info?.('token buckets kept in Redis again');
+        degraded = false;
+        return { allowed: allowed === 1, remaining: Number(remaining), retryAfterMs: Number(retryAfterMs) };
+      } catch (error) {
+        degrade(error instanceof Error ? error.message : String(error));
+        return fallback.take(key, cost, rule);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/** Redis buckets when the cache is Redis (real mode), memory buckets otherwise (embedded mode). */
+export function tokenBucketsOf(cache: Cache, log: { warn(obj: object, msg: string): void; info?(msg: string): void }): TokenBuckets {
+  return cache.redis ? createRedisTokenBuckets(cache.redis, { log }) : createMemoryTokenBuckets();
+}

@@ -1,6 +1,7 @@
 // The alias service's settings, read once at boot. Secrets have no defaults: an unset operator
 // client simply does not exist.
 import { ConfigError, commonConfig, int, optional, type Env } from '@wallet/kit';
+import { directoryConfig } from './directory/config.ts';
 
 /** RFC 9068 caps nothing, but our contract does: access tokens live at most 15 minutes. */
 export const ACCESS_TOKEN_TTL_SECONDS_MAX = 900;
@@ -31,6 +32,8 @@ export function loadConfig(env: Env) {
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
     /** How often an unknown `kid` may trigger a reload of the signing keys from the database. */
     signingKeysReloadCooldownMs: int(env, 'SIGNING_KEYS_RELOAD_COOLDOWN_MS', 30_000, 0, 3_600_000),
+    /** Aliases of every type, their verification and lookups (src/directory/config.ts). */
+    directory: directoryConfig(env),
   });
 }
 
