@@ -1,6 +1,14 @@
 // Access-token checks shared by every service and the gateway: ES256 JWTs from the alias service's JWKS.
-import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
-import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+//
+// A token is accepted only when all of these hold (anything else is 401 `unauthorized`, the same body
+// for every reason, with `WWW-Authenticate: Bearer error="invalid_token"`):
+// - header: `alg` ES256 (never `none`, HS*, RS*, ES384…), `typ` at+jwt (RFC 9068), a `kid` of a key
+//   the alias service publishes, no unknown `crit`; the signature verifies with that key;
+// - claims: `iss` and `aud` as configured; `exp`, `iat` numbers; `exp` not past and `nbf`, `iat` not in
+//   the future, each beyond CLOCK_TOLERANCE_SECONDS; `sub` a non-empty string without spaces;
+//   `scope` a non-empty list of scope tokens; `client_id`, if present, a string like `sub`.
+import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { ProblemError } from './errors.ts';
 
 export const scopes = {
@@ -11,6 +19,31 @@ export const scopes = {
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 export const SIGNING_ALGORITHM = 'ES256';
+
+/** Clock difference tolerated between the issuer and a verifier on `exp`, `nbf` and `iat`. */
+export const CLOCK_TOLERANCE_SECONDS = 30;
+
+/** Least time between two fetches of the key set (a token naming an unknown `kid` asks for one). */
+export const KEYS_REFETCH_COOLDOWN_MS = 30_000;
+
+/** RFC 6750 §3: the challenge for a request without a bearer token, and for a token that is not valid. */
+export const BEARER_CHALLENGE = 'Bearer';
+export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
+const INVALID_TOKEN_DETAIL = 'The access token is not valid';
+
+/** A 401 `unauthorized` with the WWW-Authenticate challenge to send along. */
+export class UnauthorizedError extends ProblemError {
+  readonly challenge: string;
+
+  constructor(detail: string, challenge: string) {
+    super('unauthorized', detail);
+    this.challenge = challenge;
+  }
+}
+
+/** The one refusal for every reason a token is not valid: it tells a caller nothing more. */
+export const invalidToken = () => new UnauthorizedError(INVALID_TOKEN_DETAIL, INVALID_TOKEN_CHALLENGE);
+const tokenMissing = () => new UnauthorizedError('Send an access token as "Authorization: Bearer <token>"', BEARER_CHALLENGE);
 
 export interface Caller {
   /** User id for people, client id for operator and service clients. */
@@ -29,37 +62,79 @@ export interface VerifierOptions {
   jwksUrl: string;
   issuer: string;
   audience: string;
+  /** Least time between two fetches of the key set; KEYS_REFETCH_COOLDOWN_MS unless set (tests). */
+  keysRefetchCooldownMs?: number;
 }
 
-export function createTokenVerifier({ jwksUrl, issuer, audience }: VerifierOptions, keys?: JWTVerifyGetKey): TokenVerifier {
-  // jose caches the key set and refetches it (at most every 30 s) when a token names an unknown kid.
-  const keySet = keys ?? createRemoteJWKSet(new URL(jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 3000 });
+/**
+ * The alias service's public keys, fetched once and cached by jose (10 min); a token naming an unknown
+ * `kid` refetches them, at most once per cooldown, so a flood of such tokens costs one fetch.
+ * A key set that cannot be fetched is the alias service being down (503), not a bad token (401).
+ */
+export function remoteKeySet(jwksUrl: string, cooldownMs: number = KEYS_REFETCH_COOLDOWN_MS): JWTVerifyGetKey {
+  const keySet = createRemoteJWKSet(new URL(jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: cooldownMs, timeoutDuration: 3000 });
+  return async (header, token) => {
+    try {
+      return await keySet(header, token);
+    } catch (error) {
+      const unreachable =
+        !(error instanceof joseErrors.JOSEError) || // fetch failed: refused, reset, DNS
+        error instanceof joseErrors.JWKSTimeout ||
+        error instanceof joseErrors.JWKSInvalid ||
+        error.code === 'ERR_JOSE_GENERIC'; // the key set answered with a status other than 200, or not JSON
+      if (unreachable) throw new ProblemError('dependency_unavailable', 'The token signing keys could not be fetched');
+      throw error;
+    }
+  };
+}
+
+// sub and client_id: printable, no spaces (UUIDs for people, client ids for clients).
+const subjectPattern = /^[\x21-\x7e]{1,255}$/;
+// RFC 6749 §3.3: scope = scope-token *( SP scope-token ), scope-token = 1*NQCHAR.
+const scopePattern = /^[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+
+/** The caller a verified token names, or undefined when its claims are not as the alias service issues them. */
+function callerFromClaims(payload: JWTPayload, token: string, nowSeconds: number): { caller: Caller; expiresAt: number } | undefined {
+  const { sub, scope, client_id: clientId, iat, exp } = payload;
+  if (typeof sub !== 'string' || !subjectPattern.test(sub)) return undefined;
+  if (typeof scope !== 'string' || scope.length > 1000 || !scopePattern.test(scope)) return undefined;
+  if (clientId !== undefined && (typeof clientId !== 'string' || !subjectPattern.test(clientId))) return undefined;
+  // jose checks exp and nbf against the clock; an iat in the future is refused here.
+  if (typeof iat !== 'number' || typeof exp !== 'number' || iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) return undefined;
+  return {
+    caller: { subject: sub, kind: clientId === sub ? 'client' : 'user', scopes: new Set(scope.split(' ')), token },
+    expiresAt: exp * 1000,
+  };
+}
+
+export function createTokenVerifier(options: VerifierOptions, keys?: JWTVerifyGetKey): TokenVerifier {
+  const { jwksUrl, issuer, audience } = options;
+  const keySet = keys ?? remoteKeySet(jwksUrl, options.keysRefetchCooldownMs);
   // A token verified once is remembered until it expires: clients reuse a token for many requests,
   // and its signature cannot change. Bounded, oldest dropped first.
   const verified = new Map<string, { caller: Caller; expiresAt: number }>();
   const verifiedMax = 10_000;
 
   const verifySignature = async (token: string): Promise<{ caller: Caller; expiresAt: number }> => {
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(token, keySet, {
+      // The algorithm is checked before any key is looked up: an HS256, RS256 or `none` token never
+      // reaches the key set, whatever `kid` it names.
+      ({ payload } = await jwtVerify(token, keySet, {
         issuer,
         audience,
         algorithms: [SIGNING_ALGORITHM],
         typ: ACCESS_TOKEN_TYPE,
         requiredClaims: ['sub', 'exp', 'iat', 'scope'],
-      });
-      const scope = typeof payload.scope === 'string' ? payload.scope : '';
-      const caller: Caller = {
-        subject: payload.sub!,
-        kind: payload.client_id && payload.client_id === payload.sub ? 'client' : 'user',
-        scopes: new Set(scope.split(' ').filter(Boolean)),
-        token,
-      };
-      return { caller, expiresAt: payload.exp! * 1000 };
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      }));
     } catch (error) {
-      if (error instanceof joseErrors.JOSEError) throw new ProblemError('unauthorized', 'The access token is not valid');
+      if (error instanceof joseErrors.JOSEError) throw invalidToken();
       throw error;
     }
+    const checked = callerFromClaims(payload, token, Math.floor(Date.now() / 1000));
+    if (!checked) throw invalidToken();
+    return checked;
   };
 
   return {
@@ -80,24 +155,45 @@ declare module 'fastify' {
   }
 }
 
+// RFC 6750 §2.1: "Bearer" (any case) 1*SP b64token.
+const bearerPattern = /^Bearer +([A-Za-z0-9\-_.~+/]+=*)$/i;
+
 export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (!header) return undefined;
-  const match = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/.exec(header);
-  return match?.[1];
+  return bearerPattern.exec(header)?.[1];
+}
+
+/**
+ * The caller of a request, or the 401 to answer: without a bearer token a plain `Bearer` challenge;
+ * with one that is malformed or not valid, `invalid_token`.
+ */
+export async function verifyRequest(verifier: TokenVerifier, request: FastifyRequest): Promise<Caller> {
+  const token = bearerToken(request);
+  if (token) return verifier.verify(token);
+  if (/^Bearer(?: |$)/i.test(request.headers.authorization ?? '')) throw invalidToken();
+  throw tokenMissing();
+}
+
+/** Sets the WWW-Authenticate header a 401 goes with; other errors pass unchanged. */
+export function addChallenge(reply: FastifyReply, error: unknown): void {
+  if (error instanceof UnauthorizedError) reply.header('www-authenticate', error.challenge);
 }
 
 /** onRequest hook for an encapsulated context of routes that need a caller. */
 export function authenticate(verifier: TokenVerifier): onRequestHookHandler {
-  return async (request) => {
-    const token = bearerToken(request);
-    if (!token) throw new ProblemError('unauthorized', 'Send an access token as "Authorization: Bearer <token>"');
-    request.caller = await verifier.verify(token);
+  return async (request, reply) => {
+    try {
+      request.caller = await verifyRequest(verifier, request);
+    } catch (error) {
+      addChallenge(reply, error);
+      throw error;
+    }
   };
 }
 
 export function callerOf(request: FastifyRequest): Caller {
-  if (!request.caller) throw new ProblemError('unauthorized');
+  if (!request.caller) throw tokenMissing();
   return request.caller;
 }
 
@@ -107,8 +203,14 @@ export function hasScope(caller: Caller, scope: string): boolean {
 
 export const isOperator = (caller: Caller) => hasScope(caller, scopes.operator);
 
-export function requireScope(scope: string): onRequestHookHandler {
+/** onRequest hook: 403 `forbidden` unless the caller's token has at least one of these scopes. */
+export function requireAnyScope(...needed: [string, ...string[]]): onRequestHookHandler {
   return async (request) => {
-    if (!hasScope(callerOf(request), scope)) throw new ProblemError('forbidden', `This action needs the ${scope} scope`);
+    const caller = callerOf(request);
+    if (!needed.some((scope) => hasScope(caller, scope))) throw new ProblemError('forbidden', `This action needs the ${needed.join(' or ')} scope`);
   };
+}
+
+export function requireScope(scope: string): onRequestHookHandler {
+  return requireAnyScope(scope);
 }

@@ -2,7 +2,7 @@
 // operators, as for the balance itself. An alert watches the AVAILABLE balance (posted − pending +
 // overdraft limit) and publishes `balance.alert_triggered` once per crossing under `below`.
 import { Type } from 'typebox';
-import { authenticate, callerOf, ProblemError, type App, type Db, type TokenVerifier } from '@wallet/kit';
+import { authenticate, callerOf, ProblemError, requireAnyScope, scopes, type App, type Db, type TokenVerifier } from '@wallet/kit';
 import { problems, Uuid } from '@wallet/contracts';
 import { parseThreshold } from '../domain/alerts.ts';
 import { isUuid } from '../domain/entry.ts';
@@ -52,6 +52,7 @@ function toBody(alert: Alert) {
 export async function alertRoutes(app: App, { verifier, db, perAccountMax }: AlertRoutesOptions): Promise<void> {
   await app.register(async (scope: App) => {
     scope.addHook('onRequest', authenticate(verifier));
+    scope.addHook('onRequest', requireAnyScope(scopes.user, scopes.operator));
     const tags = ['balances'];
     const security = [{ bearer: [] }];
 

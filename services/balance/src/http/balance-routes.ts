@@ -3,7 +3,7 @@
 // for the projection, and past BALANCE_MIN_SEQUENCE_WAIT_MS asks the ledger. And the balance stream.
 import { Type } from 'typebox';
 import { Counter, type Registry } from 'prom-client';
-import { authenticate, callerOf, ProblemError, type App, type Caller, type ServiceClient, type TokenVerifier } from '@wallet/kit';
+import { authenticate, callerOf, ProblemError, requireAnyScope, scopes, type App, type Caller, type ServiceClient, type TokenVerifier } from '@wallet/kit';
 import { Balance, problems } from '@wallet/contracts';
 import type { BalanceView } from '../domain/balance.ts';
 import { isUuid } from '../domain/entry.ts';
@@ -141,6 +141,8 @@ export async function balanceRoutes(app: App, options: BalanceRoutesOptions): Pr
 
   await app.register(async (scope: App) => {
     scope.addHook('onRequest', authenticate(verifier));
+    // People and operators; a token without either scope reads nobody's balance, whatever its subject.
+    scope.addHook('onRequest', requireAnyScope(scopes.user, scopes.operator));
 
     scope.get(
       '/v1/accounts/:id/balance',

@@ -6,7 +6,7 @@
 // Both agree with the ledger's statement (GET /v1/accounts/{id}/statement): same entries, same
 // times, same rule for "the balance at the end of a period" (domain/history.ts).
 import { Type } from 'typebox';
-import { authenticate, callerOf, isOperator, ProblemError, type App, type Caller, type Db, type TokenVerifier } from '@wallet/kit';
+import { authenticate, callerOf, isOperator, ProblemError, requireAnyScope, scopes, type App, type Caller, type Db, type TokenVerifier } from '@wallet/kit';
 import { Balance, CurrencyCode, problems, SignedAmountString, Uuid } from '@wallet/contracts';
 import { availableOf, canRead, type BalanceView } from '../domain/balance.ts';
 import { isUuid } from '../domain/entry.ts';
@@ -112,6 +112,7 @@ export interface HistoryRoutesOptions {
 export async function historyRoutes(app: App, { verifier, db, now = () => new Date() }: HistoryRoutesOptions): Promise<void> {
   await app.register(async (scope: App) => {
     scope.addHook('onRequest', authenticate(verifier));
+    scope.addHook('onRequest', requireAnyScope(scopes.user, scopes.operator));
 
     scope.get(
       '/v1/accounts/:id/balance/history',

@@ -1,5 +1,5 @@
 // Holds (two-phase transfers): reserve, then post (capture all or part) or void; read and list.
-import { authenticate, callerOf, isOperator, ProblemError, type App, type Db, type TokenVerifier } from '@wallet/kit';
+import { authenticate, callerOf, isOperator, ProblemError, requireAnyScope, scopes, type App, type Db, type TokenVerifier } from '@wallet/kit';
 import { problems } from '@wallet/contracts';
 import type { TransactionConfig } from '../config.ts';
 import type { Directory } from '../directory.ts';
@@ -31,6 +31,7 @@ function decodeCursor(cursor: string): { at: Date; id: string } {
 export function holdRoutes({ config, db, verifier, ledger, directory }: Deps) {
   return async (app: App) => {
     app.addHook('onRequest', authenticate(verifier));
+    app.addHook('onRequest', requireAnyScope(scopes.user, scopes.operator));
     const tags = ['holds'];
     const security = [{ bearer: [] }];
 

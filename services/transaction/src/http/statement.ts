@@ -1,5 +1,5 @@
 // GET /v1/accounts/{id}/statement: entries of a period with the balance after each, as JSON or CSV.
-import { authenticate, callerOf, isOperator, ProblemError, type App, type Db, type TokenVerifier } from '@wallet/kit';
+import { authenticate, callerOf, isOperator, ProblemError, requireAnyScope, scopes, type App, type Db, type TokenVerifier } from '@wallet/kit';
 import { Type } from 'typebox';
 import { CurrencyCode, SignedAmountString, Uuid, problems } from '@wallet/contracts';
 import type { Directory } from '../directory.ts';
@@ -53,6 +53,7 @@ function csvLine(l: StatementLine): string {
 export function statementRoutes(db: Db, verifier: TokenVerifier, directory: Directory) {
   return async (app: App) => {
     app.addHook('onRequest', authenticate(verifier));
+    app.addHook('onRequest', requireAnyScope(scopes.user, scopes.operator));
     app.get(
       '/v1/accounts/:id/statement',
       {

@@ -1,5 +1,5 @@
 // Public routes: transfers, deposits and withdrawals (operator), reversals, reading transfers.
-import { authenticate, callerOf, isOperator, ProblemError, requireScope, scopes, type App, type TokenVerifier } from '@wallet/kit';
+import { authenticate, callerOf, isOperator, ProblemError, requireAnyScope, requireScope, scopes, type App, type TokenVerifier } from '@wallet/kit';
 import { problems, type Transfer } from '@wallet/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TransactionConfig } from '../config.ts';
@@ -51,6 +51,8 @@ function transferCommand(request: FastifyRequest, body: TransferInput, key: stri
 export function transferRoutes({ config, db, verifier, ledger, directory }: Deps) {
   return async (app: App) => {
     app.addHook('onRequest', authenticate(verifier));
+    // People and operators; a token without either scope acts for nobody here, whatever its subject.
+    app.addHook('onRequest', requireAnyScope(scopes.user, scopes.operator));
 
     app.post(
       '/v1/transfers',
