@@ -1,12 +1,14 @@
 // What every service shares over HTTP: Fastify with schemas, problem+json errors, request ids,
 // one log line per request, /healthz, /readyz and /metrics.
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { ConfigError } from './config.ts';
 import { ProblemError, problemBody, type ProblemBody } from './errors.ts';
 
 export type App = FastifyInstance<
@@ -23,8 +25,34 @@ export interface ServiceOptions {
   bodyLimitBytes?: number;
   /** Each dependency and whether it answers; /readyz is 503 unless all do. */
   readiness?: () => Promise<Record<string, boolean>>;
-  /** Proxies this service trusts for X-Forwarded-For (the gateway's address). */
+  /**
+   * Proxies this service trusts for X-Forwarded-For (the gateway's address): `request.ip` is then the
+   * address the nearest untrusted hop connected from. See `parseTrustedProxies`.
+   */
   trustProxy?: boolean | string | string[];
+}
+
+/** Names Fastify's trustProxy (proxy-addr) understands besides addresses and CIDR ranges. */
+const proxyRangeNames = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * A comma-separated list of trusted proxies: IPv4/IPv6 addresses, CIDR ranges (`10.0.0.0/8`,
+ * `fd00::/8`) or the names `loopback` (127.0.0.1/8, ::1), `linklocal`, `uniquelocal`. Throws a
+ * ConfigError naming `setting` on anything else; an empty list trusts nobody (X-Forwarded-For ignored).
+ */
+export function parseTrustedProxies(value: string, setting: string): string[] {
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of entries) {
+    if (proxyRangeNames.has(entry)) continue;
+    const [address, bits, extra] = entry.split('/');
+    const version = isIP(address ?? '');
+    const bitsMax = version === 4 ? 32 : 128;
+    const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= bitsMax);
+    if (version === 0 || extra !== undefined || !validBits) {
+      throw new ConfigError(`${setting}: "${entry}" is not an IP address, a CIDR range or one of ${[...proxyRangeNames].join(', ')}`);
+    }
+  }
+  return entries;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;

@@ -13,7 +13,7 @@ import {
   type RunningService,
 } from '@wallet/kit';
 import type { AliasConfig } from './config.ts';
-import { createGrants } from './auth/grants.ts';
+import { createAuth, retiredGraceSeconds } from './auth/setup.ts';
 import { openKeyRing } from './auth/keys.ts';
 import { createPasswords } from './auth/passwords.ts';
 import { createTokenIssuer } from './auth/tokens.ts';
@@ -21,7 +21,8 @@ import { clientRegistry, type ClientCredentials } from './domain/clients.ts';
 import { accountEventHandler, accountEventsQueue, accountEventsTopics } from './events/accounts.ts';
 import { aliasRoutes } from './http/aliases.ts';
 import { internalRoutes } from './http/internal.ts';
-import { jwksRoutes } from './http/jwks.ts';
+import { jwksRoutes, signingKeyRoutes } from './http/jwks.ts';
+import { meRoutes } from './http/me.ts';
 import { tokenRoutes } from './http/token.ts';
 import { usersRoutes } from './http/users.ts';
 
@@ -33,7 +34,7 @@ export async function createAliasService(config: AliasConfig, infra: Infra): Pro
   const { db, bus } = infra;
   await migrate(db, SCHEMA, [kitMigrationsDir, migrationsDir]);
 
-  const keys = await openKeyRing(db, { reloadCooldownMs: config.signingKeysReloadCooldownMs });
+  const keys = await openKeyRing(db, { reloadCooldownMs: config.signingKeysReloadCooldownMs, retiredGraceSeconds: retiredGraceSeconds(config) });
   const passwords = await createPasswords();
   const tokens = createTokenIssuer({ keys, issuer: config.common.tokenIssuer, audience: config.common.tokenAudience, accessTokenTtlSeconds: config.accessTokenTtlSeconds });
   const clients: ClientCredentials[] = serviceClientIds.map((id) => ({ id, secret: config.common.internalClientSecret, scope: scopes.internal }));
@@ -48,14 +49,24 @@ export async function createAliasService(config: AliasConfig, infra: Infra): Pro
     name: 'alias',
     logLevel: config.common.logLevel,
     readiness: databaseAndBroker(infra),
+    // X-Forwarded-For is believed from the gateway only (SERVICE_TRUSTED_PROXIES): login throttling counts per client address.
+    trustProxy: config.auth.trustedProxies.length > 0 ? [...config.auth.trustedProxies] : false,
   });
-  const grants = createGrants({ db, passwords, tokens, clients: clientRegistry(clients), refreshTokenTtlSeconds: config.refreshTokenTtlSeconds, log: app.log });
+  const clientsById = clientRegistry(clients);
+  const auth = await createAuth({ config, db, keys, passwords, tokens, clients: clientsById, log: app.log });
 
   await app.register(usersRoutes({ db, passwords }));
-  await app.register(tokenRoutes({ grants }));
-  await app.register(jwksRoutes({ keys }));
+  await app.register(tokenRoutes({ grants: auth.grants, sessions: auth.sessions, clients: clientsById, verifier }));
+  await app.register(jwksRoutes({ keys, discovery: { issuer: config.common.tokenIssuer, baseUrl: config.common.urls.gateway, scopes: Object.values(scopes) } }));
   await app.register(async (authenticated) => {
     authenticated.addHook('onRequest', authenticate(verifier));
+    // Revoked access tokens and tokens of ended sessions stop here (other services wait for their expiry).
+    authenticated.addHook('onRequest', auth.sessions.guard);
+    await authenticated.register(meRoutes({ db, account: auth.account, mfa: auth.mfa, sessions: auth.sessions }));
+    await authenticated.register(async (operator) => {
+      operator.addHook('onRequest', requireScope(scopes.operator));
+      await operator.register(signingKeyRoutes({ keys, publishDelaySeconds: config.auth.signingKeys.publishDelaySeconds }));
+    });
     await authenticated.register(aliasRoutes({ db }));
     await authenticated.register(async (internal) => {
       internal.addHook('onRequest', requireScope(scopes.internal));
@@ -68,9 +79,11 @@ export async function createAliasService(config: AliasConfig, infra: Infra): Pro
     app,
     async start() {
       await bus.subscribe({ queue: accountEventsQueue, topics: accountEventsTopics, handler: accountEventHandler({ db, log: app.log }), prefetch: 20 });
+      auth.housekeeping.start();
     },
     async stop() {
       // The bus has no per-queue unsubscribe: consumers stop when the launcher closes the infra.
+      await auth.housekeeping.stop();
       await app.close();
     },
   };

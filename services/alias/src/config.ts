@@ -2,6 +2,7 @@
 // client simply does not exist.
 import { ConfigError, commonConfig, int, optional, type Env } from '@wallet/kit';
 import { directoryConfig } from './directory/config.ts';
+import { authConfig } from './auth/config.ts';
 
 /** RFC 9068 caps nothing, but our contract does: access tokens live at most 15 minutes. */
 export const ACCESS_TOKEN_TTL_SECONDS_MAX = 900;
@@ -34,6 +35,8 @@ export function loadConfig(env: Env) {
     signingKeysReloadCooldownMs: int(env, 'SIGNING_KEYS_RELOAD_COOLDOWN_MS', 30_000, 0, 3_600_000),
     /** Aliases of every type, their verification and lookups (src/directory/config.ts). */
     directory: directoryConfig(env),
+    /** Login throttling, trusted proxies, TOTP, signing-key rotation (src/auth/config.ts). */
+    auth: authConfig(env),
   });
 }
 

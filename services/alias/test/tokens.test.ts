@@ -6,6 +6,9 @@ import type { RunningService } from '@wallet/kit';
 import { createTestInfra, needsInfra, TEST_INTERNAL_SECRET, type TestInfra } from '@wallet/testkit';
 import { assertProblem, count, get, login, OPERATOR_ID, OPERATOR_SECRET, PASSWORD, signUp, startAlias, testEnv, tokenRequest } from './helpers.ts';
 
+// These tests guess wrong passwords on purpose; login throttling has its own tests (auth-throttle.test.ts).
+const noThrottle = { LOGIN_DELAY_AFTER_FAILURES: '1000', LOGIN_LOCK_AFTER_FAILURES: '1000', LOGIN_IP_DELAY_AFTER_FAILURES: '1000', LOGIN_IP_LOCK_AFTER_FAILURES: '1000' };
+
 describe('tokens', await needsInfra(), () => {
   let infra: TestInfra;
   let alias: RunningService;
@@ -14,7 +17,7 @@ describe('tokens', await needsInfra(), () => {
 
   before(async () => {
     infra = await createTestInfra();
-    alias = await startAlias(infra, testEnv(infra));
+    alias = await startAlias(infra, testEnv(infra, noThrottle));
     await alias.app.listen({ host: '127.0.0.1', port: 0 });
     const address = alias.app.server.address();
     assert.ok(address && typeof address === 'object');
@@ -165,7 +168,7 @@ describe('tokens', await needsInfra(), () => {
   });
 
   test('without operator configuration there is no operator client', async () => {
-    const bare = await startAlias(infra, testEnv(infra, { OPERATOR_CLIENT_ID: '', OPERATOR_CLIENT_SECRET: '' }));
+    const bare = await startAlias(infra, testEnv(infra, { ...noThrottle, OPERATOR_CLIENT_ID: '', OPERATOR_CLIENT_SECRET: '' }));
     try {
       assertProblem(await tokenRequest(bare, { grant_type: 'client_credentials', client_id: OPERATOR_ID, client_secret: OPERATOR_SECRET }), 401, 'invalid_client');
       // Same database, same signing key: tokens of one replica verify on the other.

@@ -29,6 +29,10 @@ export interface PublicRoute extends ProxyRoute {
 export const publicRoutes: readonly PublicRoute[] = [
   { upstream: 'alias', url: '/v1/users', methods: ['POST'], limit: 'credentials' },
   { upstream: 'alias', url: '/v1/auth/token', methods: allMethods, limit: 'credentials' },
+  // RFC 7009 revocation needs no token (holding the one revoked is enough); introspection authenticates
+  // its client itself (HTTP Basic or a service's bearer token), so the gateway does not ask for one.
+  { upstream: 'alias', url: '/v1/auth/revoke', methods: ['POST'], limit: 'credentials' },
+  { upstream: 'alias', url: '/v1/auth/introspect', methods: ['POST'], limit: 'anonymous' },
   { upstream: 'alias', url: '/.well-known/*', methods: readMethods, limit: 'anonymous' },
 ];
 
@@ -39,6 +43,8 @@ export const callerRoutes: readonly ProxyRoute[] = [
   { upstream: 'alias', url: '/v1/aliases/*', methods: allMethods },
   { upstream: 'alias', url: '/v1/me', methods: allMethods },
   { upstream: 'alias', url: '/v1/me/*', methods: allMethods },
+  { upstream: 'alias', url: '/v1/admin/signing-keys', methods: allMethods },
+  { upstream: 'alias', url: '/v1/admin/signing-keys/*', methods: allMethods },
   // The balance read model answers for an account's balance and anything below it; the static
   // `balance` segment wins over the account service's wildcard in the router.
   { upstream: 'balance', url: '/v1/accounts/:accountId/balance', methods: allMethods },

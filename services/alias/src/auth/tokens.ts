@@ -9,6 +9,11 @@ export interface AccessTokenRequest {
   scope: string;
   /** Set for client-credentials tokens; equal to the subject. */
   clientId?: string;
+  /**
+   * People's tokens: the session (refresh-token family) they belong to, as the `sid` claim. Ending the
+   * session makes them inactive at introspection and on this service's routes.
+   */
+  sessionId?: string;
 }
 
 export interface TokenIssuer {
@@ -17,10 +22,10 @@ export interface TokenIssuer {
 
 export function createTokenIssuer(options: { keys: KeyRing; issuer: string; audience: string; accessTokenTtlSeconds: number }): TokenIssuer {
   return {
-    async accessToken({ subject, scope, clientId }) {
+    async accessToken({ subject, scope, clientId, sessionId }) {
       const { kid, key } = await options.keys.signer();
       const issuedAt = Math.floor(Date.now() / 1000);
-      const token = await new SignJWT({ scope, ...(clientId ? { client_id: clientId } : {}) })
+      const token = await new SignJWT({ scope, ...(clientId ? { client_id: clientId } : {}), ...(sessionId ? { sid: sessionId } : {}) })
         .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid, typ: ACCESS_TOKEN_TYPE })
         .setIssuer(options.issuer)
         .setAudience(options.audience)

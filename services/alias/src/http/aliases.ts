@@ -6,8 +6,6 @@ import { formatAlias } from '../domain/alias.ts';
 import { maskDisplayName } from '../domain/display-name.ts';
 import { resolveOrThrow } from '../directory/resolve.ts';
 import { listAliasesOfUser } from '../store/aliases.ts';
-import { findUser } from '../store/users.ts';
-import { toUserBody, User } from './users.ts';
 
 export const AliasParams = Type.Object({ alias: Type.String({ minLength: 1, maxLength: 254, examples: ['@ana.p'] }) });
 export const CurrencyQuery = Type.Object({ currency: Type.Optional(CurrencyCode) }, { additionalProperties: false });
@@ -58,16 +56,6 @@ export function aliasRoutes(deps: { db: Db }) {
           accountId: found.accountId,
           currency: found.currency,
         };
-      },
-    );
-
-    app.get(
-      '/v1/me',
-      { schema: { summary: 'The caller', tags: ['users'], security: [{ bearer: [] }], response: { 200: User, ...problems(401, 403, 404) } } },
-      async (request) => {
-        const user = await findUser(deps.db, userOf(callerOf(request)));
-        if (!user) throw new ProblemError('user_not_found');
-        return toUserBody(user);
       },
     );
 

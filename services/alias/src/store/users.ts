@@ -51,3 +51,22 @@ export async function findCredentials(q: Queryable, type: AliasType, value: stri
   );
   return rows[0];
 }
+
+/** The password hash of a user, for re-authentication on their own routes. */
+export async function findPasswordHash(q: Queryable, userId: string): Promise<string | undefined> {
+  const { rows } = await q.query<{ passwordHash: string }>(`SELECT password_hash AS "passwordHash" FROM alias.users WHERE id = $1`, [userId]);
+  return rows[0]?.passwordHash;
+}
+
+export async function updatePasswordHash(q: Queryable, userId: string, passwordHash: string): Promise<void> {
+  await q.query(`UPDATE alias.users SET password_hash = $2 WHERE id = $1`, [userId, passwordHash]);
+}
+
+export async function updateDisplayName(q: Queryable, userId: string, displayName: string): Promise<UserRow | undefined> {
+  const { rows } = await q.query<UserRow>(
+    `UPDATE alias.users SET display_name = $2 WHERE id = $1
+     RETURNING id, handle, display_name AS "displayName", created_at AS "createdAt"`,
+    [userId, displayName],
+  );
+  return rows[0];
+}
