@@ -22,6 +22,9 @@ const testLimits: Env = {
   RATE_LIMIT_CALLER_MAX: '1000000',
   RATE_LIMIT_ANONYMOUS_MAX: '1000000',
   RATE_LIMIT_CREDENTIALS_MAX: '1000000',
+  // Tests poll alias lookups until account events arrive; the lookup budget has its own tests.
+  ALIAS_LOOKUP_BUCKET_CAPACITY: '1000000',
+  ALIAS_LOOKUP_REFILL_PER_MINUTE: '1000000',
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
 };
 
@@ -59,10 +62,10 @@ export async function startRealStack(extraEnv: Env = {}): Promise<Stack> {
   };
 }
 
-export async function startEmbeddedStack(): Promise<Stack> {
+export async function startEmbeddedStack(extraEnv: Env = {}): Promise<Stack> {
   const operator = { id: 'operator-e2e', secret: randomBytes(18).toString('base64url') };
   const stack = await startEmbedded({
-    env: { ...(await servicePortsEnv()), ...testLimits, OPERATOR_CLIENT_ID: operator.id, OPERATOR_CLIENT_SECRET: operator.secret },
+    env: { ...(await servicePortsEnv()), ...testLimits, OPERATOR_CLIENT_ID: operator.id, OPERATOR_CLIENT_SECRET: operator.secret, ...extraEnv },
   });
   return { mode: 'embedded', gatewayUrl: stack.gatewayUrl, operator, stop: stack.stop };
 }

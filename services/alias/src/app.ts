@@ -9,6 +9,7 @@ import {
   migrate,
   requireScope,
   scopes,
+  tokenBucketsOf,
   type Infra,
   type RunningService,
 } from '@wallet/kit';
@@ -18,7 +19,11 @@ import { openKeyRing } from './auth/keys.ts';
 import { createPasswords } from './auth/passwords.ts';
 import { createTokenIssuer } from './auth/tokens.ts';
 import { clientRegistry, type ClientCredentials } from './domain/clients.ts';
+import { createLookups } from './directory/lookup.ts';
+import { createOwnAliases } from './directory/own-aliases.ts';
+import { codeKey } from './domain/verification.ts';
 import { accountEventHandler, accountEventsQueue, accountEventsTopics } from './events/accounts.ts';
+import { createNotifier, type Notifier } from './notify/index.ts';
 import { aliasRoutes } from './http/aliases.ts';
 import { internalRoutes } from './http/internal.ts';
 import { jwksRoutes, signingKeyRoutes } from './http/jwks.ts';
@@ -30,7 +35,12 @@ export const SCHEMA = 'alias';
 const migrationsDir = fileURLToPath(new URL('./store/migrations', import.meta.url));
 export const serviceClientIds = ['svc-account', 'svc-transaction', 'svc-balance', 'svc-gateway'] as const;
 
-export async function createAliasService(config: AliasConfig, infra: Infra): Promise<RunningService> {
+export interface AliasServiceOptions {
+  /** Replaces the notifier chosen from the configuration (tests read the codes from it). */
+  notifier?: Notifier;
+}
+
+export async function createAliasService(config: AliasConfig, infra: Infra, options: AliasServiceOptions = {}): Promise<RunningService> {
   const { db, bus } = infra;
   await migrate(db, SCHEMA, [kitMigrationsDir, migrationsDir]);
 
@@ -55,6 +65,10 @@ export async function createAliasService(config: AliasConfig, infra: Infra): Pro
   const clientsById = clientRegistry(clients);
   const auth = await createAuth({ config, db, keys, passwords, tokens, clients: clientsById, log: app.log });
 
+  const notifier = options.notifier ?? createNotifier({ mode: config.common.mode, smtpUrl: config.directory.smtpUrl, smtpFrom: config.directory.smtpFrom }, app.log);
+  const ownAliases = createOwnAliases({ db, notifier, config: config.directory, codeKey: codeKey(config.directory.codeSecret ?? config.common.internalClientSecret), log: app.log });
+  const lookup = createLookups({ db, buckets: tokenBucketsOf(infra.cache, app.log), rule: config.directory.lookup, log: app.log });
+
   await app.register(usersRoutes({ db, passwords }));
   await app.register(tokenRoutes({ grants: auth.grants, sessions: auth.sessions, clients: clientsById, verifier }));
   await app.register(jwksRoutes({ keys, discovery: { issuer: config.common.tokenIssuer, baseUrl: config.common.urls.gateway, scopes: Object.values(scopes) } }));
@@ -67,7 +81,7 @@ export async function createAliasService(config: AliasConfig, infra: Infra): Pro
       operator.addHook('onRequest', requireScope(scopes.operator));
       await operator.register(signingKeyRoutes({ keys, publishDelaySeconds: config.auth.signingKeys.publishDelaySeconds }));
     });
-    await authenticated.register(aliasRoutes({ db }));
+    await authenticated.register(aliasRoutes({ db, lookup, own: ownAliases }));
     await authenticated.register(async (internal) => {
       internal.addHook('onRequest', requireScope(scopes.internal));
       await internal.register(internalRoutes({ db }));
@@ -85,6 +99,7 @@ export async function createAliasService(config: AliasConfig, infra: Infra): Pro
       // The bus has no per-queue unsubscribe: consumers stop when the launcher closes the infra.
       await auth.housekeeping.stop();
       await app.close();
+      await notifier.close();
     },
   };
 }

@@ -4,6 +4,7 @@ import { ProblemError, type Db } from '@wallet/kit';
 import { normalizeDisplayName } from '../domain/display-name.ts';
 import { parseHandle } from '../domain/handle.ts';
 import type { Passwords } from '../auth/passwords.ts';
+import { reservedFor } from '../store/reservations.ts';
 import { insertUserWithHandle, isUniqueViolation, type UserRow } from '../store/users.ts';
 
 export interface SignUp {
@@ -23,20 +24,25 @@ export async function signUp(deps: { db: Db; passwords: Passwords }, request: Si
   const displayName = normalizeDisplayName(request.displayName);
   if (!displayName.ok) throw invalid('displayName', displayName.reason);
 
+  const taken = () => new ProblemError('handle_taken', `The handle "${handle.handle.display}" is already taken`);
   const passwordHash = await deps.passwords.hash(request.password);
   try {
-    return await deps.db.tx((q) =>
-      insertUserWithHandle(q, {
+    return await deps.db.tx(async (q) => {
+      const user = await insertUserWithHandle(q, {
         id: randomUUID(),
         aliasId: randomUUID(),
         handle: handle.handle.display,
         handleCanonical: handle.handle.canonical,
         displayName: displayName.displayName,
         passwordHash,
-      }),
-    );
+      });
+      // A handle someone recently left stays theirs for a while. Checked after the insert, which
+      // waits for a change of that handle in flight, so the reservation it makes is seen here.
+      if (await reservedFor(q, handle.handle.canonical, new Date())) throw taken();
+      return user;
+    });
   } catch (error) {
-    if (isUniqueViolation(error)) throw new ProblemError('handle_taken', `The handle "${handle.handle.display}" is already taken`);
+    if (isUniqueViolation(error)) throw taken();
     throw error;
   }
 }

@@ -21,7 +21,7 @@ function isAccountOpened(data: unknown): data is AccountOpened {
 
 function isAccountStatusChanged(data: unknown): data is AccountStatusChanged {
   const d = data as Partial<AccountStatusChanged> | null;
-  return !!d && isUuid(d.accountId) && statuses.has(String(d.status));
+  return !!d && isUuid(d.accountId) && statuses.has(String(d.status)) && typeof d.changedAt === 'string' && !Number.isNaN(Date.parse(d.changedAt));
 }
 
 /** A user's first account in a currency receives for all their aliases; later ones wait their turn. */
@@ -32,9 +32,14 @@ async function onAccountOpened(q: Queryable, account: AccountOpened): Promise<vo
   if (account.status !== 'closed') await linkAccountToAliasesWithout(q, account.ownerId, account.currency, account.accountId);
 }
 
-/** A closed account stops receiving; the owner's next open account in that currency takes over. */
+/**
+ * A frozen account stops receiving until it is unfrozen: its links stay, lookups skip it. A closed
+ * account stops for good: its links go, and the owner's next open account in that currency (an
+ * active one first) takes over for the aliases it received for. Changes apply in the order they
+ * happened (changedAt), whatever order they arrive in.
+ */
 async function onAccountStatusChanged(q: Queryable, change: AccountStatusChanged): Promise<void> {
-  const account = await updateAccountStatus(q, change.accountId, change.status);
+  const account = await updateAccountStatus(q, change.accountId, change.status, new Date(change.changedAt));
   if (!account || change.status !== 'closed') return;
   await unlinkAccount(q, change.accountId);
   const next = await oldestOpenAccount(q, account.userId, account.currency);
