@@ -2,6 +2,7 @@
 // then a relay publishes them at least once and deletes what the broker confirmed.
 import type { Bus, EventEnvelope } from './bus.ts';
 import type { Db, Queryable } from './db.ts';
+import { crashPoint } from './crash.ts';
 
 export async function appendOutbox(q: Queryable, schema: string, events: readonly EventEnvelope[]): Promise<void> {
   if (events.length === 0) return;
@@ -41,6 +42,7 @@ export function startOutboxRelay({ db, bus, schema, log, batchSizeMax = 500, pol
       );
       if (rows.length === 0) return 0;
       await bus.publish(rows.map((r) => r.event));
+      crashPoint('outbox.after_publish_confirmed');
       await q.query(`DELETE FROM ${schema}.outbox WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id.toString())]);
       return rows.length;
     });

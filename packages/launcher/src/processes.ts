@@ -10,8 +10,8 @@ const root = fileURLToPath(new URL('../../..', import.meta.url));
 export interface ProcessStack {
   gatewayUrl: string;
   children: Map<ServiceName, ChildProcess>;
-  /** Starts (or restarts) one service and waits until it answers /healthz. */
-  startService(name: ServiceName): Promise<void>;
+  /** Starts (or restarts) one service and waits until it answers /healthz; `env` adds to (or overrides) the stack's for this start only (e.g. WALLET_CRASH_POINT). */
+  startService(name: ServiceName, env?: Env): Promise<void>;
   stopService(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
@@ -34,12 +34,12 @@ export async function startProcesses({ env, onOutput, readyTimeoutMs = 30_000 }:
   const children = new Map<ServiceName, ChildProcess>();
   const output = onOutput ?? ((service, line) => process.stdout.write(`${service.padEnd(11)} | ${line}\n`));
 
-  const startService = async (name: ServiceName) => {
+  const startService = async (name: ServiceName, env: Env = {}) => {
     // WALLET_NODE_ARGS passes extra Node.js flags to every service (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
     const nodeArgs = (fullEnv.WALLET_NODE_ARGS ?? process.env.WALLET_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `services/${name}/src/main.ts`], {
       cwd: root,
-      env: { ...process.env, ...fullEnv } as NodeJS.ProcessEnv,
+      env: { ...process.env, ...fullEnv, ...env } as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.set(name, child);
@@ -72,7 +72,7 @@ export async function startProcesses({ env, onOutput, readyTimeoutMs = 30_000 }:
   try {
     // Alias first: the others fetch its signing keys.
     await startService('alias');
-    await Promise.all(serviceNames.filter((n) => n !== 'alias').map(startService));
+    await Promise.all(serviceNames.filter((n) => n !== 'alias').map((name) => startService(name)));
   } catch (error) {
     await stop();
     throw error;

@@ -4,6 +4,7 @@
 // batcher in delivery order, and acknowledged once the batch that applied it has committed and its
 // balances are in the cache (the cache write overlaps the next batch's transaction).
 import { createBatcher, DeadLetterError, type EventEnvelope, type Subscription } from '@wallet/kit';
+import { crashPoint } from '@wallet/kit/crash';
 import { partitionQueue, partitionRoutingKey } from './partitions.ts';
 import { entryEventTypes, eventTypes } from '@wallet/contracts';
 import type { BalanceEvent } from '../domain/batch.ts';
@@ -85,6 +86,7 @@ function balanceHandler(projector: Projector, log: Log, { batchEventsMax, onReje
         // redelivers the event, whose (duplicate) entries then write the cache again.
         const { cached } = await batcher.submit(parsed);
         await cached;
+        crashPoint('consumer.after_apply_before_ack');
       } catch (error) {
         // The one place consumer failures are logged; the broker redelivers, then dead-letters.
         if (error instanceof InvalidEventError) {

@@ -4,6 +4,7 @@
 // account id. Each partition queue has a single active consumer, so one account's events are
 // applied in order by one process; the other replicas stand by on it and take over if that one goes.
 import type { Bus, EventEnvelope, Subscription } from '@wallet/kit';
+import { crashPoint } from '@wallet/kit/crash';
 import { entryEventTypes, eventTypes } from '@wallet/contracts';
 
 export const ROUTER_QUEUE = 'balance.router';
@@ -62,6 +63,7 @@ export function routerSubscription(bus: Bus, partitions: number): Subscription {
     async messageHandler(events) {
       const shares = splitByPartition(events, partitions);
       await Promise.all([...shares].map(([k, share]) => bus.publish(share, { routingKey: partitionRoutingKey(k) })));
+      crashPoint('router.after_publish_before_ack');
     },
   };
 }

@@ -6,6 +6,7 @@
 // entries is applied on its own after the batch, once its gap is filled from the ledger — never
 // skipped; an event that contradicts the balances is never applied, and nothing else waits for it.
 import type { Db, Settled } from '@wallet/kit';
+import { crashPoint } from '@wallet/kit/crash';
 import type { BalanceView } from '../domain/balance.ts';
 import { planBatch, possibleDuplicates, startingRows, type BalanceEvent, type BatchPlan, type Gap, type RefusalReason } from '../domain/batch.ts';
 import type { BalanceCache } from '../store/balance-cache.ts';
@@ -112,6 +113,7 @@ export function createProjector({ db, cache, ledger, ledgerPageSize, repairPages
       const recorded = await findRecordedEntries(q, possibleDuplicates(stored, events));
       const plan = planBatch(stored, recorded, events);
       await saveBatch(q, plan.changed, plan.entries);
+      crashPoint('projector.mid_batch');
       const used = new Set(plan.touched.map((view) => view.accountId));
       await deleteBalances(q, [...inserted].filter((accountId) => !used.has(accountId)));
       return plan;
