@@ -57,6 +57,8 @@ describe('crash points: a process killed at a named point loses and double-appli
       people.push({ client, account });
     }
     const report: string[] = [];
+    /** Every acknowledged transfer id of all scenarios: the ledger holds these and no other transfers. */
+    const allAcknowledged = new Set<string>();
 
     for (const { point, service, hits } of scenarios) {
       // Arm: the service concerned, and only it, restarts with the crash point.
@@ -121,6 +123,9 @@ describe('crash points: a process killed at a named point loses and double-appli
       );
       assert.equal(new Set(ids).size, ids.length, `${point}: one transfer per key`);
       assert.equal(Number(inLedger.rows[0]!.n), ids.length, `${point}: every acknowledged transfer is in the ledger once`);
+      for (const id of ids) allAcknowledged.add(id);
+      const transfers = await db.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM ledger.transfers WHERE kind = 'transfer'`);
+      assert.equal(Number(transfers.rows[0]!.n), allAcknowledged.size, `${point}: no transfer applied twice or without an acknowledgement`);
       const counts = await db.query<{ ledger: bigint; projected: bigint }>(
         'SELECT (SELECT count(*) FROM ledger.entries)::bigint AS ledger, (SELECT count(*) FROM balance.entries)::bigint AS projected',
       );
