@@ -63,6 +63,14 @@ export function createPgDb(connectionString: string, poolMax: number): Db {
     async tx(fn) {
       for (let attempt = 1; ; attempt++) {
         const client = await pool.connect();
+        // A connection lost while checked out (PostgreSQL restarting between two statements of
+        // this transaction) emits 'error' on the client; unheard, it would end the process. The
+        // next statement fails on its own, and the broken client is discarded on release.
+        let lost = false;
+        const onLost = () => {
+          lost = true;
+        };
+        client.on('error', onLost);
         try {
           await client.query('BEGIN');
           const result = await fn({
@@ -78,7 +86,8 @@ export function createPgDb(connectionString: string, poolMax: number): Db {
           if (!isRetryable(error) || attempt >= txAttemptsMax) throw error;
           await sleep(Math.random() * 5 * attempt);
         } finally {
-          client.release();
+          client.off('error', onLost);
+          client.release(lost);
         }
       }
     },
