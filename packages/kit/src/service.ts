@@ -100,6 +100,11 @@ export async function createService(options: ServiceOptions): Promise<{ app: App
     ajv: { customOptions: { removeAdditional: true } },
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
+    // Node checks these deadlines only every connectionsCheckingInterval (30 s by default), and with
+    // its default headersTimeout (60 s) above the requestTimeout Fastify sets after creating the
+    // server, a client trickling a body byte by byte was never cut off. Given at creation, both hold:
+    // headers within 10 s, the whole request within 30 s, checked every second.
+    http: { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 },
     return503OnClosing: true,
     // Errors Fastify raises before routing (a malformed URL) get the same problem+json shape.
     frameworkErrors: (error, _request, reply) => {
