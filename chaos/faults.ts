@@ -140,8 +140,8 @@ export async function inject(kind: FaultKind, random: () => number, ctx: FaultCo
       const name = serviceNames[Math.floor(random() * serviceNames.length)]!;
       await ctx.processes.stopService(name, 'SIGKILL');
       await sleep(200 + Math.floor(random() * 1500));
-      const recoveryMs = await restartService(ctx.processes, name);
-      return { kind, target: name, at, recoveryMs: Date.now() - at + 0 * recoveryMs };
+      await restartService(ctx.processes, name);
+      return { kind, target: name, at, recoveryMs: Date.now() - at };
     }
     case 'postgres': {
       await stopPostgres();
