@@ -12,10 +12,9 @@ const collectDeadlineMs = 2000;
 /** The outbox is counted exactly up to this many rows; beyond, from its ids (cheap on the primary key). */
 export const outboxCountedMax = 10_000;
 
-function gaugeOf<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], collect?: () => Promise<void> | void): Gauge<L> {
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Gauge<L>;
-  return new Gauge({ name, help, labelNames, registers: [registry], ...(collect ? { collect } : {}) });
+/** A breaker's metrics are shared by every breaker on the registry, told apart by label. */
+function gaugeOf<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Gauge<L> {
+  return (registry.getSingleMetric(name) as Gauge<L> | undefined) ?? new Gauge({ name, help, labelNames, registers: [registry] });
 }
 
 function counterOf<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
@@ -79,8 +78,6 @@ export function observePool(registry: Registry, db: Db): void {
 
 /** Events written but not yet confirmed by the broker, and how long the oldest has waited. */
 export function observeOutbox(registry: Registry, db: Db, schema: string): void {
-  let pending: Gauge<'schema'> | undefined;
-  let age: Gauge<'schema'> | undefined;
   const read = sharedRead(async () => {
     const { rows } = await db.query<{ counted: bigint; span: bigint | null; age: number | null }>(
       `SELECT (SELECT count(*) FROM (SELECT 1 FROM ${schema}.outbox LIMIT ${outboxCountedMax}) c)::bigint AS counted,
@@ -89,27 +86,24 @@ export function observeOutbox(registry: Registry, db: Db, schema: string): void 
     );
     const row = rows[0];
     const counted = Number(row?.counted ?? 0n);
-    pending?.set({ schema }, counted < outboxCountedMax ? counted : Number(row?.span ?? 0n));
-    age?.set({ schema }, Math.max(0, Number(row?.age ?? 0)));
+    pending.set({ schema }, counted < outboxCountedMax ? counted : Number(row?.span ?? 0n));
+    age.set({ schema }, Math.max(0, Number(row?.age ?? 0)));
   });
-  pending = new Gauge({ name: 'outbox_pending_events', help: `Events in the outbox not yet confirmed by the broker (exact up to ${outboxCountedMax}, then estimated from ids)`, labelNames: ['schema'], registers: [registry], collect: read });
-  age = new Gauge({ name: 'outbox_oldest_event_age_seconds', help: 'Age of the oldest event still in the outbox (0 when empty)', labelNames: ['schema'], registers: [registry], collect: read });
+  const pending = new Gauge({ name: 'outbox_pending_events', help: `Events in the outbox not yet confirmed by the broker (exact up to ${outboxCountedMax}, then estimated from ids)`, labelNames: ['schema'], registers: [registry], collect: read });
+  const age = new Gauge({ name: 'outbox_oldest_event_age_seconds', help: 'Age of the oldest event still in the outbox (0 when empty)', labelNames: ['schema'], registers: [registry], collect: read });
 }
 
 /** The broker queues this process consumes: messages waiting, consumers attached, and dead letters. */
 export function observeBus(registry: Registry, bus: Bus): void {
-  let ready: Gauge<'queue'> | undefined;
-  let consumers: Gauge<'queue'> | undefined;
-  let dead: Gauge<'queue'> | undefined;
   const read = sharedRead(async () => {
     const depths: QueueDepth[] = await bus.queueDepths();
     for (const d of depths) {
-      ready?.set({ queue: d.queue }, d.ready);
-      consumers?.set({ queue: d.queue }, d.consumers);
-      dead?.set({ queue: d.queue }, d.deadLettered);
+      ready.set({ queue: d.queue }, d.ready);
+      consumers.set({ queue: d.queue }, d.consumers);
+      dead.set({ queue: d.queue }, d.deadLettered);
     }
   });
-  ready = new Gauge({ name: 'bus_queue_ready_messages', help: 'Broker messages waiting in a consumed queue, not yet delivered (one message carries up to 200 events of one type)', labelNames: ['queue'], registers: [registry], collect: read });
-  consumers = new Gauge({ name: 'bus_queue_consumers', help: 'Consumers attached to the queue (all replicas)', labelNames: ['queue'], registers: [registry], collect: read });
-  dead = new Gauge({ name: 'bus_dead_letter_messages', help: "Messages in the queue's dead-letter queue (refused or failing past the delivery limit)", labelNames: ['queue'], registers: [registry], collect: read });
+  const ready = new Gauge({ name: 'bus_queue_ready_messages', help: 'Broker messages waiting in a consumed queue, not yet delivered (one message carries up to 200 events of one type)', labelNames: ['queue'], registers: [registry], collect: read });
+  const consumers = new Gauge({ name: 'bus_queue_consumers', help: 'Consumers attached to the queue (all replicas)', labelNames: ['queue'], registers: [registry], collect: read });
+  const dead = new Gauge({ name: 'bus_dead_letter_messages', help: "Messages in the queue's dead-letter queue (refused or failing past the delivery limit)", labelNames: ['queue'], registers: [registry], collect: read });
 }
