@@ -31,15 +31,22 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /**
  * One read shared by the gauges that show its parts: a scrape collects each gauge in turn, and all
- * of them within `ttlMs` get the same answer.
+ * of them within `ttlMs` get the same answer. A read still running (a dependency that does not
+ * answer) is never started again: scrapes wait for it at most the deadline.
  */
 function sharedRead(read: () => Promise<void>, ttlMs = 500): () => Promise<void> {
   let last: { at: number; done: Promise<void> } | undefined;
+  let running: Promise<void> | undefined;
   return () => {
-    if (!last || Date.now() - last.at > ttlMs) {
-      last = { at: Date.now(), done: withDeadline(read(), collectDeadlineMs).catch(() => undefined) };
+    if (!running && (!last || Date.now() - last.at > ttlMs)) {
+      running = read()
+        .catch(() => undefined)
+        .finally(() => {
+          running = undefined;
+        });
+      last = { at: Date.now(), done: running };
     }
-    return last.done;
+    return withDeadline(last!.done, collectDeadlineMs).catch(() => undefined);
   };
 }
 
