@@ -183,6 +183,19 @@ describe('Prometheus scrapes every service with the committed configuration', { 
     assert.deepEqual(missing, []);
   });
 
+  test('every metric family the services expose is described in docs/observability.md', async () => {
+    const doc = readFileSync(new URL('../../docs/observability.md', import.meta.url), 'utf8');
+    const undocumented: string[] = [];
+    for (const name of services) {
+      const text = await (await fetch(`http://127.0.0.1:${stack.env![`${name.toUpperCase()}_PORT`]}/metrics`)).text();
+      const families = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!);
+      assert.ok(families.includes('http_request_duration_seconds'), name);
+      // prom-client's default process and Node.js metrics are described as a group.
+      for (const family of families) if (!/^(nodejs|process)_/.test(family) && !doc.includes(`\`${family}\``)) undocumented.push(`${name}: ${family}`);
+    }
+    assert.deepEqual(undocumented, []);
+  });
+
   test('every alert rule evaluates without error', async () => {
     const rules = await until(async () => {
       const { groups } = await api<{ groups: { rules: { name: string; health: string; lastError?: string; lastEvaluation: string }[] }[] }>(prometheus!.url, 'rules');
