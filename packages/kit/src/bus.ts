@@ -48,6 +48,16 @@ export interface PublishOptions {
   routingKey?: string;
 }
 
+/** One consumed queue as the broker sees it (`queue` without the namespace prefix). */
+export interface QueueDepth {
+  queue: string;
+  /** Messages waiting to be delivered. */
+  ready: number;
+  consumers: number;
+  /** Messages in its dead-letter queue. */
+  deadLettered: number;
+}
+
 export interface Bus {
   /** Resolves once the broker has confirmed every event. */
   publish(events: readonly EventEnvelope[], options?: PublishOptions): Promise<void>;
@@ -55,6 +65,8 @@ export interface Bus {
   /** Deletes a queue no longer used (a renamed one), if it exists; its messages are dropped. */
   retireQueue(queue: string): Promise<void>;
   ping(): Promise<boolean>;
+  /** Every queue this process consumes, for the metrics (a passive declare each in RabbitMQ). */
+  queueDepths(): Promise<QueueDepth[]>;
   close(): Promise<void>;
 }
 
@@ -104,6 +116,7 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
   const EVENTS_EXCHANGE = `${namespace}.events`;
   const DEAD_LETTER_EXCHANGE = `${namespace}.dlx`;
   const declaredQueues: string[] = [];
+  const consumedQueues: string[] = [];
   const connection = new Connection({ url, connectionName: namespace, retryLow: 200, retryHigh: 5000 });
   connection.on('error', (error) => log.warn({ err: error }, 'rabbitmq connection error'));
   const exchanges = [
@@ -139,6 +152,7 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
       const queue = `${namespace}.${name}`;
       const deadLetterQueue = `${queue}.dlq`;
       declaredQueues.push(queue, deadLetterQueue);
+      if (!consumedQueues.includes(name)) consumedQueues.push(name);
       const consumer = connection.createConsumer(
         {
           queue,
@@ -212,6 +226,20 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
     async ping() {
       return connection.ready;
     },
+    async queueDepths() {
+      // One after another on the connection's shared channel: a few small round trips per scrape.
+      const depths: QueueDepth[] = [];
+      for (const name of consumedQueues) {
+        try {
+          const queue = await connection.queueDeclare({ queue: `${namespace}.${name}`, passive: true });
+          const dead = await connection.queueDeclare({ queue: `${namespace}.${name}.dlq`, passive: true });
+          depths.push({ queue: name, ready: queue.messageCount, consumers: queue.consumerCount, deadLettered: dead.messageCount });
+        } catch {
+          // Not declared yet (a subscription starting) or gone: left out of this reading.
+        }
+      }
+      return depths;
+    },
     async close() {
       await Promise.all(consumers.map((c) => c.close()));
       await publisher?.close();
@@ -252,6 +280,7 @@ export function createMemoryBus(log: Logger): Bus & { deadLetters: (EventEnvelop
     sub: Subscription;
     items: EventEnvelope[];
     running: boolean;
+    deadLettered: number;
   }
   const queues = new Map<string, Queue>();
   const deadLetters: (EventEnvelope & { reason?: string })[] = [];
@@ -267,11 +296,13 @@ export function createMemoryBus(log: Logger): Bus & { deadLetters: (EventEnvelop
         if (error instanceof DeadLetterError) {
           log.error({ queue: q.sub.queue, eventId: event.id, reason: error.reason }, 'event dead-lettered');
           deadLetters.push({ ...event, reason: error.reason });
+          q.deadLettered++;
           return;
         }
         if (attempt >= deliveryAttemptsMax) {
           log.error({ err: error, queue: q.sub.queue, eventId: event.id }, 'event dead-lettered');
           deadLetters.push(event);
+          q.deadLettered++;
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
@@ -305,13 +336,16 @@ export function createMemoryBus(log: Logger): Bus & { deadLetters: (EventEnvelop
     },
     async subscribe(sub) {
       if (queues.has(sub.queue)) throw new Error(`queue ${sub.queue} already has a consumer`);
-      queues.set(sub.queue, { sub, items: [], running: false });
+      queues.set(sub.queue, { sub, items: [], running: false, deadLettered: 0 });
     },
     async retireQueue() {
       // Nothing outlives the process here.
     },
     async ping() {
       return !closed;
+    },
+    async queueDepths() {
+      return [...queues.values()].map((q) => ({ queue: q.sub.queue, ready: q.items.length, consumers: 1, deadLettered: q.deadLettered }));
     },
     async close() {
       closed = true;

@@ -18,7 +18,16 @@ export interface Db extends Queryable {
   /** Runs fn in one transaction; retries a bounded number of times on serialization failures and deadlocks. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
+  /** The connection pool right now (PostgreSQL only; PGlite has none). */
+  poolStats?(): PoolStats;
   close(): Promise<void>;
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
 }
 
 const INT8_OID = 20;
@@ -94,6 +103,7 @@ export function createPgDb(connectionString: string, poolMax: number): Db {
     async ping() {
       await pool.query('SELECT 1');
     },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: poolMax }),
     close: () => pool.end(),
   };
 }

@@ -1,7 +1,9 @@
 // Calls between services: a timeout on every call, a circuit breaker per target, bounded retries
 // with jitter for GETs only, and the calling service's own client-credentials token.
 import CircuitBreaker from 'opossum';
+import type { Registry } from 'prom-client';
 import { ProblemError } from './errors.ts';
+import { observeBreaker } from './metrics.ts';
 
 export interface ServiceResponse<T = unknown> {
   status: number;
@@ -26,11 +28,13 @@ export interface ClientOptions {
   tokens?: TokenSource;
   timeoutMs?: number;
   getAttemptsMax?: number;
+  /** The calling service's registry: the breaker's state and refusals are shown there. */
+  metrics?: Registry;
 }
 
 class ServerError extends Error {}
 
-export function createServiceClient({ name, baseUrl, tokens, timeoutMs = 2000, getAttemptsMax = 3 }: ClientOptions): ServiceClient {
+export function createServiceClient({ name, baseUrl, tokens, timeoutMs = 2000, getAttemptsMax = 3, metrics }: ClientOptions): ServiceClient {
   const call = async (method: string, path: string, body: unknown, requestId?: string): Promise<ServiceResponse> => {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -56,6 +60,7 @@ export function createServiceClient({ name, baseUrl, tokens, timeoutMs = 2000, g
     volumeThreshold: 5,
     resetTimeout: 5000,
   });
+  if (metrics) observeBreaker(metrics, breaker);
 
   const fire = async (method: string, path: string, body: unknown, requestId?: string, attempts = 1) => {
     for (let attempt = 1; ; attempt++) {

@@ -5,6 +5,8 @@ import {
   createTokenVerifier,
   kitMigrationsDir,
   migrate,
+  observeOutbox,
+  observePool,
   startOutboxRelay,
   type Infra,
   type OutboxRelay,
@@ -23,11 +25,13 @@ export async function createAccountService(config: Readonly<AccountConfig>, infr
   const { common } = config;
   await migrate(infra.db, SCHEMA, [kitMigrationsDir, migrationsDir]);
 
-  const { app } = await createService({
+  const { app, metrics } = await createService({
     name: 'account',
     logLevel: common.logLevel,
     readiness: databaseAndBroker(infra),
   });
+  observePool(metrics, infra.db);
+  observeOutbox(metrics, infra.db, SCHEMA);
 
   let relay: OutboxRelay | undefined;
   const accounts = createAccounts({ db: infra.db, accountsPerUserMax: config.accountsPerUserMax, wakeRelay: () => relay?.wake() });

@@ -7,6 +7,8 @@ import {
   databaseAndBroker,
   kitMigrationsDir,
   migrate,
+  observeBus,
+  observePool,
   requireScope,
   scopes,
   tokenBucketsOf,
@@ -55,13 +57,15 @@ export async function createAliasService(config: AliasConfig, infra: Infra, opti
     keys.getKey,
   );
 
-  const { app } = await createService({
+  const { app, metrics } = await createService({
     name: 'alias',
     logLevel: config.common.logLevel,
     readiness: databaseAndBroker(infra),
     // X-Forwarded-For is believed from the gateway only (SERVICE_TRUSTED_PROXIES): login throttling counts per client address.
     trustProxy: config.auth.trustedProxies.length > 0 ? [...config.auth.trustedProxies] : false,
   });
+  observePool(metrics, db);
+  observeBus(metrics, bus);
   const clientsById = clientRegistry(clients);
   const auth = await createAuth({ config, db, keys, passwords, tokens, clients: clientsById, log: app.log });
 

@@ -7,6 +7,9 @@ import {
   createTokenVerifier,
   kitMigrationsDir,
   migrate,
+  observeBus,
+  observeOutbox,
+  observePool,
   startOutboxRelay,
   type Infra,
   type OutboxRelay,
@@ -62,7 +65,11 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
     name: 'transaction',
     baseUrl: common.urls.transaction,
     tokens: clientCredentials(`${common.urls.alias}/v1/auth/token`, 'svc-balance', common.internalClientSecret),
+    metrics,
   });
+  observePool(metrics, infra.db);
+  observeOutbox(metrics, infra.db, SCHEMA);
+  observeBus(metrics, infra.bus);
   const consumerMetrics = createConsumerMetrics(metrics);
   // Wakes balance streams and reads waiting for a sequence, here and on the other replicas (Redis pub/sub).
   const changes = createChangeHub({ cache: infra.cache, log: app.log.child({ component: 'changes' }) });

@@ -7,6 +7,9 @@ import {
   createTokenVerifier,
   kitMigrationsDir,
   migrate,
+  observeBus,
+  observeOutbox,
+  observePool,
   startOutboxRelay,
   type Infra,
   type RunningService,
@@ -42,10 +45,13 @@ export async function createTransactionService(config: TransactionConfig, infra:
   const tokens = clientCredentials(`${common.urls.alias}/v1/auth/token`, 'svc-transaction', common.internalClientSecret);
   const directory = createDirectory(
     db,
-    createServiceClient({ name: 'account', baseUrl: common.urls.account, tokens }),
-    createServiceClient({ name: 'alias', baseUrl: common.urls.alias, tokens }),
+    createServiceClient({ name: 'account', baseUrl: common.urls.account, tokens, metrics }),
+    createServiceClient({ name: 'alias', baseUrl: common.urls.alias, tokens, metrics }),
   );
   const relay = startOutboxRelay({ db, bus, schema: 'ledger', log: app.log });
+  observePool(metrics, db);
+  observeOutbox(metrics, db, 'ledger');
+  observeBus(metrics, bus);
   const counters = ledgerMetrics(metrics);
   const ledger = createLedgerService({
     db,

@@ -32,6 +32,8 @@ export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
     labelNames: ['reason'] as const,
     registers,
   });
+  // Shown at 0 from the start, so that alerts and dashboards find the series before any refusal.
+  rejected.inc({ reason: 'malformed' }, 0);
 
   return {
     batch: (events) => batchSize.observe(events),
