@@ -29,7 +29,7 @@ const testLimits: Env = {
 };
 
 /** `replicas`: processes of each service (the launcher's option; default one of each). */
-export async function startRealStack(extraEnv: Env = {}, { replicas = 1 }: { replicas?: number } = {}): Promise<Stack> {
+export async function startRealStack(extraEnv: Env = {}, { replicas = 1, readyTimeoutMs }: { replicas?: number; readyTimeoutMs?: number } = {}): Promise<Stack> {
   const infra = await createTestInfra();
   const operator = { id: 'operator-e2e', secret: randomBytes(18).toString('base64url') };
   const env: Env = {
@@ -44,7 +44,7 @@ export async function startRealStack(extraEnv: Env = {}, { replicas = 1 }: { rep
   const quiet = process.env.TEST_LOG_LEVEL === undefined;
   let processes: ProcessStack;
   try {
-    processes = await startProcesses({ env, replicas, onOutput: quiet ? () => undefined : undefined });
+    processes = await startProcesses({ env, replicas, readyTimeoutMs, onOutput: quiet ? () => undefined : undefined });
   } catch (error) {
     await infra.destroy();
     throw error;
