@@ -160,7 +160,10 @@ function forwardTo(upstream: UpstreamName, config: GatewayConfig, balancer: Bala
           onError: (reply, { error }) => {
             finish();
             const cause = errorCode(error.cause) ?? errorCode(error) ?? '';
-            if (connectFailures.has(cause)) instance.breaker.open(); // down: skip it until the breaker half-opens
+            // An instance that cannot be connected to is down: skip it until its breaker half-opens. With one
+            // URL (in Kubernetes a Service name, many pods) one refused connection says little; the error
+            // rate decides.
+            if (connectFailures.has(cause) && balancer.instances.length > 1) instance.breaker.open();
             if (connectFailures.has(cause) || instanceFailures.has(cause) || instanceFailures.has(errorCode(error) ?? '')) reject(error);
             else resolve();
             const other = !retried && mayRetry(cause) ? balancer.pick(instance) : undefined;
