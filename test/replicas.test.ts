@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { needsInfra } from '@wallet/testkit';
+import { openSse } from '../services/balance/test/sse.ts';
 import type { ServiceName } from '@wallet/launcher';
 import { WalletClient, until } from './support/client.ts';
 import { runLedgerFlows } from './support/ledger-flows.ts';
@@ -20,6 +21,11 @@ async function served(baseUrl: string): Promise<number> {
   let total = 0;
   for (const match of text.matchAll(/^http_request_duration_seconds_count\{[^}]*\} (\S+)$/gm)) total += Number(match[1]);
   return total;
+}
+
+async function streamsOpen(baseUrl: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  return Number(/^balance_streams_open(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0);
 }
 
 /** Every projected balance equals the ledger's, and the books sum to zero. */
@@ -91,6 +97,40 @@ describe('replicas: two of every service behind two gateways', await needsInfra(
       for (const [replica, count] of counts.entries()) assert.ok(count > 0, `${name} replica ${replica} served requests (${count})`);
     }
     await balancesEqualLedger(stack);
+  });
+
+  test('balance streams through a gateway go to both balance replicas, and each sees a transfer applied by either', async () => {
+    const tag = randomBytes(3).toString('hex');
+    const ana = new WalletClient(gateways[0].gatewayUrl);
+    const bob = new WalletClient(gateways[0].gatewayUrl);
+    const admin = new WalletClient(gateways[0].gatewayUrl);
+    await ana.signUp(`sse_${tag}`, 'Ana Stream');
+    await bob.signUp(`ssb_${tag}`, 'Bob Stream');
+    const from = await ana.openAccount('USD');
+    const to = await bob.openAccount('USD');
+    assert.equal((await admin.loginClient(stack.operator.id, stack.operator.secret)).status, 200);
+    assert.equal((await admin.deposit(from, '5000')).status, 201);
+    await until(async () => ((await ana.balance(from)).body.posted === '5000' ? true : undefined), 'the deposit in the balance');
+
+    // An open stream is a request in flight, so the second one goes to the other replica.
+    const streams = [];
+    for (let i = 0; i < 2; i++) {
+      const live = await openSse(`${gateways[0].gatewayUrl}/v1/accounts/${from}/balance/stream`, { authorization: `Bearer ${ana.token}` });
+      assert.equal(live.status, 200);
+      await live.waitForEvents(1);
+      streams.push(live);
+    }
+    try {
+      assert.deepEqual(await Promise.all(stack.processes!.urls('balance').map(streamsOpen)), [1, 1]);
+      const sent = await ana.transfer({ fromAccountId: from, to: { accountId: to }, amount: '700', currency: 'USD' });
+      assert.equal(sent.status, 201, JSON.stringify(sent.body));
+      for (const live of streams) {
+        const [, change] = await live.waitForEvents(2);
+        assert.equal((JSON.parse(change!.data) as { posted: string }).posted, '4300');
+      }
+    } finally {
+      for (const live of streams) live.close();
+    }
   });
 
   test('a killed replica of each service is skipped, and serves again once restarted', async () => {
