@@ -28,7 +28,8 @@ const testLimits: Env = {
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
 };
 
-export async function startRealStack(extraEnv: Env = {}): Promise<Stack> {
+/** `replicas`: processes of each service (the launcher's option; default one of each). */
+export async function startRealStack(extraEnv: Env = {}, { replicas = 1, readyTimeoutMs }: { replicas?: number; readyTimeoutMs?: number } = {}): Promise<Stack> {
   const infra = await createTestInfra();
   const operator = { id: 'operator-e2e', secret: randomBytes(18).toString('base64url') };
   const env: Env = {
@@ -43,7 +44,7 @@ export async function startRealStack(extraEnv: Env = {}): Promise<Stack> {
   const quiet = process.env.TEST_LOG_LEVEL === undefined;
   let processes: ProcessStack;
   try {
-    processes = await startProcesses({ env, onOutput: quiet ? () => undefined : undefined });
+    processes = await startProcesses({ env, replicas, readyTimeoutMs, onOutput: quiet ? () => undefined : undefined });
   } catch (error) {
     await infra.destroy();
     throw error;

@@ -24,13 +24,19 @@ async function answersHealthz(base: string, timeoutMs: number): Promise<boolean>
   }
 }
 
-/** Ready when Redis (in real mode) answers and every service answers /healthz. */
+/** Some instance of the service answers /healthz. */
+async function anyAnswers(bases: readonly string[], timeoutMs: number): Promise<boolean> {
+  const answers = await Promise.all(bases.map((base) => answersHealthz(base, timeoutMs)));
+  return answers.includes(true);
+}
+
+/** Ready when Redis (in real mode) answers and every service (one instance of it at least) answers /healthz. */
 function readiness(config: GatewayConfig, infra: Infra) {
   return async (): Promise<Record<string, boolean>> => {
-    const upstreams = Object.entries(config.upstreams) as [UpstreamName, string][];
+    const upstreams = Object.entries(config.upstreamInstances) as [UpstreamName, readonly string[]][];
     const [redis, ...services] = await Promise.all([
       infra.cache.redis ? withTimeout(infra.cache.ping(), config.readinessTimeoutMs, false) : Promise.resolve(undefined),
-      ...upstreams.map(([, base]) => answersHealthz(base, config.readinessTimeoutMs)),
+      ...upstreams.map(([, bases]) => anyAnswers(bases, config.readinessTimeoutMs)),
     ]);
     const checks: Record<string, boolean> = Object.fromEntries(upstreams.map(([name], i) => [name, services[i] ?? false]));
     if (redis !== undefined) checks.redis = redis;

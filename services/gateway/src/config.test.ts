@@ -32,6 +32,17 @@ test('overrides', () => {
   assert.equal(config.docs.enabled, false);
 });
 
+test('an upstream may be a list of instances; the first one is the service\'s address for readiness, docs and keys', () => {
+  const config = loadConfig({ ...base, ACCOUNT_URL: 'http://10.0.0.1:8082/, http://10.0.0.2:8082' });
+  assert.deepEqual(config.upstreamInstances.account, ['http://10.0.0.1:8082', 'http://10.0.0.2:8082']);
+  assert.equal(config.upstreams.account, 'http://10.0.0.1:8082');
+  assert.deepEqual(config.upstreamInstances.alias, ['http://127.0.0.1:8081']);
+  assert.equal(config.upstreamBreakerResetMs, 2000);
+  assert.throws(() => loadConfig({ ...base, ACCOUNT_URL: 'http://a:1,http://a:1' }), ConfigError);
+  assert.throws(() => loadConfig({ ...base, ACCOUNT_URL: 'http://a:1,nope' }), ConfigError);
+  assert.throws(() => loadConfig({ ...base, ACCOUNT_URL: ' , ' }), ConfigError);
+});
+
 test('bad values are refused at boot', () => {
   assert.throws(() => loadConfig({ ...base, ACCOUNT_URL: 'not a url' }), ConfigError);
   assert.throws(() => loadConfig({ ...base, ACCOUNT_URL: 'ftp://x' }), ConfigError);

@@ -17,7 +17,10 @@ export interface RateLimitConfig {
 
 export interface GatewayConfig {
   common: CommonConfig;
+  /** Each service's first (often only) instance: readiness, API docs and the default JWKS address. */
   upstreams: Readonly<Record<UpstreamName, string>>;
+  /** Every instance of each service; the proxy balances requests across them (balancer.ts). */
+  upstreamInstances: Readonly<Record<UpstreamName, readonly string[]>>;
   /** Where the access-token signing keys are published; the alias service by default. */
   jwksUrl: string;
   bodyLimitBytes: number;
@@ -32,6 +35,8 @@ export interface GatewayConfig {
   upstreamConnectTimeoutMs: number;
   /** Keep-alive connections per upstream. */
   upstreamConnectionsMax: number;
+  /** How long an instance whose circuit breaker opened is skipped before one request tries it again. */
+  upstreamBreakerResetMs: number;
   readinessTimeoutMs: number;
   rateLimit: RateLimitConfig;
   docs: { enabled: boolean; cacheTtlMs: number; fetchTimeoutMs: number };
@@ -46,7 +51,22 @@ function list(env: Env, name: string): string[] {
 
 /** An http(s) URL without a trailing slash, so paths can be appended to it. */
 function url(env: Env, name: string, fallback: string): string {
-  const value = optional(env, name) ?? fallback;
+  return parseUrl(name, optional(env, name) ?? fallback);
+}
+
+/** A comma-separated list of instance URLs (one is the usual case; in Kubernetes, one Service name). */
+function urls(env: Env, name: string, fallback: string): string[] {
+  const values = (optional(env, name) ?? fallback)
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  if (values.length === 0) throw new ConfigError(`${name} must list at least one URL`);
+  const parsed = values.map((value) => parseUrl(name, value));
+  if (new Set(parsed).size !== parsed.length) throw new ConfigError(`${name} lists the same URL twice`);
+  return parsed;
+}
+
+function parseUrl(name: string, value: string): string {
   let parsed: URL;
   try {
     parsed = new URL(value);
@@ -60,16 +80,23 @@ function url(env: Env, name: string, fallback: string): string {
 
 export function loadConfig(env: Env): Readonly<GatewayConfig> {
   const common = commonConfig(env);
+  const upstreamInstances = Object.freeze({
+    alias: Object.freeze(urls(env, 'ALIAS_URL', common.urls.alias)),
+    account: Object.freeze(urls(env, 'ACCOUNT_URL', common.urls.account)),
+    transaction: Object.freeze(urls(env, 'TRANSACTION_URL', common.urls.transaction)),
+    balance: Object.freeze(urls(env, 'BALANCE_URL', common.urls.balance)),
+  });
   const upstreams = Object.freeze({
-    alias: url(env, 'ALIAS_URL', common.urls.alias),
-    account: url(env, 'ACCOUNT_URL', common.urls.account),
-    transaction: url(env, 'TRANSACTION_URL', common.urls.transaction),
-    balance: url(env, 'BALANCE_URL', common.urls.balance),
+    alias: upstreamInstances.alias[0]!,
+    account: upstreamInstances.account[0]!,
+    transaction: upstreamInstances.transaction[0]!,
+    balance: upstreamInstances.balance[0]!,
   });
   const windowMs = int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1000, 24 * 3600_000);
   return Object.freeze({
     common,
     upstreams,
+    upstreamInstances,
     jwksUrl: url(env, 'JWKS_URL', `${upstreams.alias}/.well-known/jwks.json`),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     batchBodyLimitBytes: int(env, 'BATCH_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 10 * 1024 * 1024),
@@ -78,6 +105,7 @@ export function loadConfig(env: Env): Readonly<GatewayConfig> {
     upstreamBodyIdleTimeoutMs: int(env, 'UPSTREAM_BODY_IDLE_TIMEOUT_MS', 60_000, 100, 3600_000),
     upstreamConnectTimeoutMs: int(env, 'UPSTREAM_CONNECT_TIMEOUT_MS', 2000, 100, 60_000),
     upstreamConnectionsMax: int(env, 'UPSTREAM_CONNECTIONS_MAX', 128, 1, 10_000),
+    upstreamBreakerResetMs: int(env, 'UPSTREAM_BREAKER_RESET_MS', 2000, 100, 600_000),
     readinessTimeoutMs: int(env, 'READINESS_TIMEOUT_MS', 1000, 100, 30_000),
     rateLimit: Object.freeze({
       callerMax: int(env, 'RATE_LIMIT_CALLER_MAX', 600, 1),

@@ -1,4 +1,5 @@
-// Forwarding to the services with @fastify/reply-from over keep-alive connections. Bodies and query
+// Forwarding to the services with @fastify/reply-from over keep-alive connections, each request to
+// one instance of its service (balancer.ts). Bodies and query
 // strings pass through byte for byte; identity headers a client might forge are dropped, the
 // request id and X-Forwarded-* are set here.
 import replyFrom, { type FastifyReplyFromHooks } from '@fastify/reply-from';
@@ -6,6 +7,7 @@ import type { FastifyReply, FastifyRequest, onRequestHookHandler, RouteHandlerMe
 import { problemBody, ProblemError, type App, type TokenVerifier } from '@wallet/kit';
 import type { GatewayConfig, UpstreamName } from './config.ts';
 import { identifyCaller, requireCaller } from './edge-auth.ts';
+import { breakersOf, createBalancer, type Balancer, type Instance, type UpstreamBreaker } from './balancer.ts';
 import type { Limiters } from './rate-limit.ts';
 import { callerRoutes, publicRoutes, streamRoutes, type ProxyRoute } from './routes.ts';
 
@@ -80,13 +82,24 @@ function upstreamFailed(upstream: UpstreamName, timeoutMs: number): NonNullable<
 }
 
 const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+const readMethods = new Set(['GET', 'HEAD']);
+/** No connection was made: nothing of the request reached the instance. */
+const connectFailures = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** What counts against an instance's breaker besides a failed connection: no answer, or a broken one. */
+const instanceFailures = new Set(['FST_REPLY_FROM_GATEWAY_TIMEOUT', 'FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_SOCKET', 'ECONNRESET']);
 
-function forwardTo(upstream: UpstreamName, config: GatewayConfig): RouteHandlerMethod {
-  const base = config.upstreams[upstream];
+/** Every instance's breaker is open: answered at once, without waiting for any upstream timeout. */
+function allUnavailable(reply: FastifyReply, balancer: Balancer) {
+  const body = problemBody('dependency_unavailable', `The ${balancer.upstream} service is unavailable`);
+  reply.header('retry-after', String(balancer.retryAfterSeconds()));
+  return reply.code(body.status).type('application/problem+json').send(body);
+}
+
+function forwardTo(upstream: UpstreamName, config: GatewayConfig, balancer: Balancer): RouteHandlerMethod {
   const trustsProxies = config.trustedProxies.length > 0;
+  const failed = upstreamFailed(upstream, config.upstreamTimeoutMs);
   const options: FastifyReplyFromHooks = {
     rewriteRequestHeaders: rewriteRequestHeaders(trustsProxies),
-    onError: upstreamFailed(upstream, config.upstreamTimeoutMs),
     // One retry, and only of a read whose kept-alive connection the service had already closed;
     // never on a 5xx answer (reply-from's default retries a GET on 503 up to ten times).
     retryDelay: ({ err, req, attempt }) =>
@@ -102,12 +115,78 @@ function forwardTo(upstream: UpstreamName, config: GatewayConfig): RouteHandlerM
         : request.method === 'GET' || request.method === 'HEAD'
           ? { body: null } // a body on a read is not forwarded
           : { body, contentType: request.headers['content-type'] ?? 'application/octet-stream' };
-    // The query string is taken from the original URL, unchanged.
-    return reply.from(`${base}${path}`, { ...options, ...bodyOptions });
+
+    // A failed connection may be tried once more elsewhere: a read always, a write only if it was
+    // refused (nothing sent). A write that may have reached the service is never sent twice.
+    const mayRetry = (cause: string) => (readMethods.has(request.method) ? connectFailures.has(cause) : cause === 'ECONNREFUSED');
+
+    const send = (instance: Instance, retried: boolean): void => {
+      let fired = false;
+      instance.breaker
+        .fire(() => {
+          fired = true;
+          return forwardOnce(instance, retried);
+        })
+        .catch(() => {
+          // The breaker refused at once (it opened since the pick): the request went nowhere.
+          if (fired) return;
+          const other = retried ? undefined : balancer.pick(instance);
+          if (other) send(other, true);
+          else allUnavailable(reply, balancer);
+        });
+    };
+
+    /** Settles when the instance answered (or the client left), rejects when the instance failed. */
+    const forwardOnce = (instance: Instance, retried: boolean) =>
+      new Promise<void>((resolve, reject) => {
+        instance.outstanding++;
+        let finished = false;
+        const finish = () => {
+          if (!finished) instance.outstanding--;
+          finished = true;
+        };
+        reply.raw.once('close', () => {
+          finish();
+          resolve();
+        });
+        // The query string is taken from the original URL, unchanged.
+        reply.from(`${instance.url}${path}`, {
+          ...options,
+          ...bodyOptions,
+          onResponse: (_request, reply, res) => {
+            resolve();
+            return reply.send((res as unknown as { stream: NodeJS.ReadableStream }).stream);
+          },
+          onError: (reply, { error }) => {
+            finish();
+            const cause = errorCode(error.cause) ?? errorCode(error) ?? '';
+            // An instance that cannot be connected to is down: skip it until its breaker half-opens. With one
+            // URL (in Kubernetes a Service name, many pods) one refused connection says little; the error
+            // rate decides.
+            if (connectFailures.has(cause) && balancer.instances.length > 1) instance.breaker.open();
+            if (connectFailures.has(cause) || instanceFailures.has(cause) || instanceFailures.has(errorCode(error) ?? '')) reject(error);
+            else resolve();
+            const other = !retried && mayRetry(cause) ? balancer.pick(instance) : undefined;
+            if (other) send(other, true);
+            else failed(reply, { error });
+          },
+        });
+      });
+
+    const first = balancer.pick();
+    if (first) send(first, false);
+    else allUnavailable(reply, balancer);
+    return reply;
   };
 }
 
-function addRoutes<R extends ProxyRoute>(scope: App, routes: readonly R[], config: GatewayConfig, onRequest?: (route: R) => onRequestHookHandler) {
+function addRoutes<R extends ProxyRoute>(
+  scope: App,
+  routes: readonly R[],
+  config: GatewayConfig,
+  balancers: Readonly<Record<UpstreamName, Balancer>>,
+  onRequest?: (route: R) => onRequestHookHandler,
+) {
   for (const route of routes) {
     scope.route({
       method: [...route.methods],
@@ -116,7 +195,7 @@ function addRoutes<R extends ProxyRoute>(scope: App, routes: readonly R[], confi
       schema: { hide: true },
       ...(route.largeBody ? { bodyLimit: config.batchBodyLimitBytes } : {}),
       ...(onRequest ? { onRequest: onRequest(route) } : {}),
-      handler: forwardTo(route.upstream, config),
+      handler: forwardTo(route.upstream, config, balancers[route.upstream]),
     });
   }
 }
@@ -139,7 +218,19 @@ function upstreamAgent(config: GatewayConfig, connections: number | null) {
   };
 }
 
-export async function registerProxy(app: App, { config, verifier, limiters }: ProxyDeps): Promise<void> {
+function createBalancers(config: GatewayConfig): Record<UpstreamName, Balancer> {
+  const options = { resetMs: config.upstreamBreakerResetMs };
+  const entries = (Object.entries(config.upstreamInstances) as [UpstreamName, readonly string[]][]).map(([name, urls]) => [name, createBalancer(name, urls, options)]);
+  return Object.fromEntries(entries) as Record<UpstreamName, Balancer>;
+}
+
+/** Registers the proxy routes; returns every instance's circuit breaker (for a breaker-state gauge). */
+export async function registerProxy(app: App, { config, verifier, limiters }: ProxyDeps): Promise<UpstreamBreaker[]> {
+  const balancers = createBalancers(config);
+  const breakers = breakersOf(balancers);
+  app.addHook('onClose', async () => {
+    for (const { breaker } of breakers) breaker.shutdown();
+  });
   await app.register(async (proxy: App) => {
     // Bodies are read as bytes (the body limit still applies) and forwarded untouched: the service
     // parses and validates them, and a re-serialized JSON body could differ from what was signed.
@@ -155,11 +246,11 @@ export async function registerProxy(app: App, { config, verifier, limiters }: Pr
     await proxy.register(async (regular: App) => {
       await regular.register(replyFrom, { disableRequestLogging: true, destroyAgent: true, undici: upstreamAgent(config, config.upstreamConnectionsMax) });
       await regular.register(async (open: App) => {
-        addRoutes(open, publicRoutes, config, (route) => limiters[route.limit]);
+        addRoutes(open, publicRoutes, config, balancers, (route) => limiters[route.limit]);
       });
       await regular.register(async (guarded: App) => {
         requireToken(guarded);
-        addRoutes(guarded, callerRoutes, config);
+        addRoutes(guarded, callerRoutes, config, balancers);
       });
     });
 
@@ -181,7 +272,8 @@ export async function registerProxy(app: App, { config, verifier, limiters }: Pr
         for (const reply of open) reply.raw.destroy();
         done();
       });
-      addRoutes(streams, streamRoutes, config, () => keepOpen);
+      addRoutes(streams, streamRoutes, config, balancers, () => keepOpen);
     });
   });
+  return breakers;
 }
