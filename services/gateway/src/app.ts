@@ -1,7 +1,7 @@
 // The gateway: the one public entry. Routes each public path to its service, checks access tokens at
 // the edge, rate-limits, sets request ids, limits body sizes and serves the merged API docs.
 // It keeps no data of its own; only the rate-limit counters live in Redis (or memory when embedded).
-import { createService, type Infra, type RunningService } from '@wallet/kit';
+import { createService, observeBreaker, type Infra, type RunningService } from '@wallet/kit';
 import type { GatewayConfig, UpstreamName } from './config.ts';
 import { registerDocs } from './docs.ts';
 import { createEdgeVerifier } from './edge-auth.ts';
@@ -45,7 +45,7 @@ function readiness(config: GatewayConfig, infra: Infra) {
 }
 
 export async function createGatewayService(config: GatewayConfig, infra: Infra): Promise<RunningService> {
-  const { app } = await createService({
+  const { app, metrics } = await createService({
     name: 'gateway',
     logLevel: config.common.logLevel,
     bodyLimitBytes: config.bodyLimitBytes,
@@ -55,7 +55,8 @@ export async function createGatewayService(config: GatewayConfig, infra: Infra):
 
   const limiters = await registerRateLimits(app, config.rateLimit, infra.cache.redis);
   const verifier = createEdgeVerifier({ jwksUrl: config.jwksUrl, issuer: config.common.tokenIssuer, audience: config.common.tokenAudience });
-  await registerProxy(app, { config, verifier, limiters });
+  // One breaker per upstream instance, each a circuit_breaker_state series.
+  for (const { breaker } of await registerProxy(app, { config, verifier, limiters })) observeBreaker(metrics, breaker);
 
   const docs = config.docs.enabled
     ? createDocsCache({
