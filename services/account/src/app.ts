@@ -9,7 +9,8 @@ import {
   type Infra,
   type OutboxRelay,
   type RunningService,
-  databaseAndBroker,
+  outboxBacklog,
+  serviceReadiness,
 } from '@wallet/kit';
 import { createAccounts } from './accounts.ts';
 import type { AccountConfig } from './config.ts';
@@ -26,7 +27,7 @@ export async function createAccountService(config: Readonly<AccountConfig>, infr
   const { app } = await createService({
     name: 'account',
     logLevel: common.logLevel,
-    readiness: databaseAndBroker(infra),
+    readiness: serviceReadiness(infra, { outboxBacklog: () => outboxBacklog(infra.db, SCHEMA) }),
   });
 
   let relay: OutboxRelay | undefined;

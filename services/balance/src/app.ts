@@ -11,7 +11,8 @@ import {
   type Infra,
   type OutboxRelay,
   type RunningService,
-  databaseAndBroker,
+  outboxBacklog,
+  serviceReadiness,
 } from '@wallet/kit';
 import type { BalanceConfig } from './config.ts';
 import { partitionSubscriptions } from './events/consumer.ts';
@@ -48,8 +49,8 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
   const { app, metrics } = await createService({
     name: 'balance',
     logLevel: common.logLevel,
-    // Redis is left out on purpose: without it reads come from PostgreSQL.
-    readiness: databaseAndBroker(infra),
+    // Redis down only degrades it: reads come from PostgreSQL.
+    readiness: serviceReadiness(infra, { outboxBacklog: () => outboxBacklog(infra.db, SCHEMA) }),
   });
 
   const cache = createBalanceCache({
