@@ -76,6 +76,8 @@ export interface VerifierOptions {
   audience: string;
   /** Least time between two fetches of the key set; KEYS_REFETCH_COOLDOWN_MS unless set (tests). */
   keysRefetchCooldownMs?: number;
+  /** How long a fetched key set is used before it is fetched again; 10 min unless set (tests). */
+  keysMaxAgeMs?: number;
 }
 
 /**
@@ -86,7 +88,7 @@ export interface VerifierOptions {
  * A key that cannot be found because the key set cannot be fetched is the alias service being down
  * (503), not a bad token (401).
  */
-export function remoteKeySet(jwksUrl: string, cooldownMs: number = KEYS_REFETCH_COOLDOWN_MS): JWTVerifyGetKey {
+export function remoteKeySet(jwksUrl: string, cooldownMs: number = KEYS_REFETCH_COOLDOWN_MS, maxAgeMs = 10 * 60_000): JWTVerifyGetKey {
   let lastGood: JWTVerifyGetKey | undefined;
   const breaker = new CircuitBreaker(
     async (url: string, init: Parameters<FetchImplementation>[1]) => {
@@ -106,7 +108,7 @@ export function remoteKeySet(jwksUrl: string, cooldownMs: number = KEYS_REFETCH_
     { name: 'jwks', ...breakerOptions },
   );
   const keySet = createRemoteJWKSet(new URL(jwksUrl), {
-    cacheMaxAge: 10 * 60_000,
+    cacheMaxAge: maxAgeMs,
     cooldownDuration: cooldownMs,
     timeoutDuration: 3000,
     [customFetch]: (url, init) => breaker.fire(url, init) as Promise<Response>,
@@ -153,7 +155,7 @@ function callerFromClaims(payload: JWTPayload, token: string, nowSeconds: number
 
 export function createTokenVerifier(options: VerifierOptions, keys?: JWTVerifyGetKey): TokenVerifier {
   const { jwksUrl, issuer, audience } = options;
-  const keySet = keys ?? remoteKeySet(jwksUrl, options.keysRefetchCooldownMs);
+  const keySet = keys ?? remoteKeySet(jwksUrl, options.keysRefetchCooldownMs, options.keysMaxAgeMs);
   // A token verified once is remembered until it expires: clients reuse a token for many requests,
   // and its signature cannot change. Bounded, oldest dropped first.
   const verified = new Map<string, { caller: Caller; expiresAt: number }>();
