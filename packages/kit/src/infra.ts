@@ -67,6 +67,8 @@ export function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise
 }
 
 export interface ReadinessOptions {
+  /** The service uses Redis (real mode): report it. Services that only hold the connection leave it out. */
+  redis?: boolean;
   /** This service's outbox backlog, reported while the broker is down. */
   outboxBacklog?: () => Promise<number>;
   /** Per check; default 1 s. */
@@ -85,7 +87,7 @@ export function serviceReadiness({ db, bus, cache }: Infra, options: ReadinessOp
     const [database, broker, redis, backlog] = await Promise.all([
       within(db.ping().then(() => true), ms, false),
       within(bus.ping(), ms, false),
-      cache.redis ? within(cache.ping(), ms, false) : Promise.resolve(undefined),
+      options.redis && cache.redis ? within(cache.ping(), ms, false) : Promise.resolve(undefined),
       options.outboxBacklog ? within(options.outboxBacklog(), ms, undefined) : Promise.resolve(undefined),
     ]);
     const checks: Record<string, DependencyCheck> = {

@@ -58,7 +58,7 @@ export async function createAliasService(config: AliasConfig, infra: Infra, opti
   const { app } = await createService({
     name: 'alias',
     logLevel: config.common.logLevel,
-    readiness: serviceReadiness(infra),
+    readiness: serviceReadiness(infra, { redis: true }),
     // X-Forwarded-For is believed from the gateway only (SERVICE_TRUSTED_PROXIES): login throttling counts per client address.
     trustProxy: config.auth.trustedProxies.length > 0 ? [...config.auth.trustedProxies] : false,
   });

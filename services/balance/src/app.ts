@@ -50,7 +50,7 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
     name: 'balance',
     logLevel: common.logLevel,
     // Redis down only degrades it: reads come from PostgreSQL.
-    readiness: serviceReadiness(infra, { outboxBacklog: () => outboxBacklog(infra.db, SCHEMA) }),
+    readiness: serviceReadiness(infra, { redis: true, outboxBacklog: () => outboxBacklog(infra.db, SCHEMA) }),
   });
 
   const cache = createBalanceCache({
