@@ -59,8 +59,12 @@ function unavailable(name: string, breaker: CircuitBreaker, error: unknown, what
   return problem;
 }
 
-/** Errors that a second attempt cannot change: a 503 passed on (already retried where it arose), a refusal. */
-const final = (error: unknown) => error instanceof ProblemError || error instanceof TokenRefused;
+/**
+ * Errors not worth a second attempt: a 503 passed on (already retried where it arose), a refusal, and
+ * a timeout — a callee that did not answer in time is hung or overloaded, and another wait of the
+ * same length would only double the caller's (and add to its load).
+ */
+const final = (error: unknown) => error instanceof ProblemError || error instanceof TokenRefused || (error as Error)?.name === 'TimeoutError';
 
 /** Runs `fire` up to `attempts` times, with jittered waits, while the breaker lets calls through. */
 async function withRetries<T>(breaker: CircuitBreaker, attempts: number, fire: () => Promise<T>, fail: (error: unknown) => ProblemError): Promise<T> {

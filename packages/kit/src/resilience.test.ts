@@ -113,6 +113,23 @@ describe('service client retries and breaker', () => {
     assert.ok(performance.now() - started < 2000, 'refused connections fail fast, retries included');
   });
 
+  test('a call that times out is not retried: a hung service costs one timeout, not three', async () => {
+    const hung = createServer(() => undefined); // accepts, never answers
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    let reached = 0;
+    hung.on('request', () => reached++);
+    try {
+      const client = createServiceClient({ name: 'hung', baseUrl: `http://127.0.0.1:${(hung.address() as AddressInfo).port}`, timeoutMs: 300 });
+      const started = performance.now();
+      assert.equal((await problemOf(client.get('/x'))).code, 'dependency_unavailable');
+      assert.ok(performance.now() - started < 900, 'one timeout');
+      assert.equal(reached, 1);
+    } finally {
+      hung.closeAllConnections();
+      await new Promise((resolve) => hung.close(resolve));
+    }
+  });
+
   test('the client-credentials token is retried on 5xx but not when refused; it is fetched once and reused', async () => {
     played.status.set('POST /token-5xx', 502);
     await problemOf(clientCredentials(`${played.url}/token-5xx`, 'svc', 'secret').token());
