@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { needsInfra } from '@wallet/testkit';
+import { openSse, type SseStream } from '../../services/balance/test/sse.ts';
 import { WalletClient, until, type Reply } from '../support/client.ts';
 import { startRealStack, type Stack } from '../support/stack.ts';
 import { privateRabbit, privateRedis, type PrivateServer } from './support/private-infra.ts';
@@ -105,10 +106,17 @@ describe('outages of Redis, RabbitMQ and a service', { ...(await needsInfra()), 
     await Promise.all([redis?.destroy(), rabbit?.destroy()]);
   });
 
-  test('Redis down: balances from PostgreSQL, limits in memory, degraded not unready; back: Redis used again', async () => {
+  test('Redis down: balances from PostgreSQL, limits in memory, streams woken locally, degraded not unready; back: Redis used again', async () => {
     const probe = new Redis(redis!.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    let stream: SseStream | undefined;
+    const posted = (event: { data: string } | undefined) => (JSON.parse(event!.data) as { posted: string }).posted;
     try {
       await redis!.stop();
+
+      // A balance stream opened during the outage: woken by this replica's own changes (no pub/sub).
+      stream = await openSse(`${stack.gatewayUrl}/v1/accounts/${bobAccount}/balance/stream`, { authorization: `Bearer ${bob.token}` });
+      assert.equal(stream.status, 200, JSON.stringify(stream.problem));
+      assert.equal(posted((await stream.waitForEvents(1))[0]), expected.bob.toString());
 
       // Reads answer from PostgreSQL, quickly, including a change made during the outage.
       const read = await timed(() => bob.balance(bobAccount));
@@ -118,6 +126,7 @@ describe('outages of Redis, RabbitMQ and a service', { ...(await needsInfra()), 
       const sent = await transfer();
       assert.ok(sent.ms < FAST_MS, `a transfer took ${Math.round(sent.ms)} ms with Redis down`);
       await until(() => balanceIs(bob, bobAccount, expected.bob), "Bob's balance from PostgreSQL");
+      assert.equal(posted((await stream.waitForEvents(2, 15_000))[1]), expected.bob.toString());
 
       // Rate limits still apply, counted in the gateway's memory (fresh there: the outage began
       // after the setup's sign-ups). A sign-up with no body is refused by the alias service (400)
@@ -156,7 +165,11 @@ describe('outages of Redis, RabbitMQ and a service', { ...(await needsInfra()), 
       const counters = await probe.keys(`${stack.env!.WALLET_NAMESPACE}:*rl*`);
       assert.ok(counters.length > 0, 'rate-limit counters in Redis again');
       assert.ok(await balanceIs(bob, bobAccount, expected.bob));
+      // The stream opened during the outage goes on.
+      await transfer();
+      assert.equal(posted((await stream.waitForEvents(3, 15_000))[2]), expected.bob.toString());
     } finally {
+      stream?.close();
       probe.disconnect();
     }
   });
