@@ -7,9 +7,21 @@
 // - claims: `iss` and `aud` as configured; `exp`, `iat` numbers; `exp` not past and `nbf`, `iat` not in
 //   the future, each beyond CLOCK_TOLERANCE_SECONDS; `sub` a non-empty string without spaces;
 //   `scope` a non-empty list of scope tokens; `client_id`, if present, a string like `sub`.
-import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import CircuitBreaker from 'opossum';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  jwtVerify,
+  errors as joseErrors,
+  type FetchImplementation,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { ProblemError } from './errors.ts';
+import { breakerOptions } from './http-client.ts';
 
 export const scopes = {
   user: 'wallet:user',
@@ -64,26 +76,60 @@ export interface VerifierOptions {
   audience: string;
   /** Least time between two fetches of the key set; KEYS_REFETCH_COOLDOWN_MS unless set (tests). */
   keysRefetchCooldownMs?: number;
+  /** How long a fetched key set is used before it is fetched again; 10 min unless set (tests). */
+  keysMaxAgeMs?: number;
 }
 
 /**
  * The alias service's public keys, fetched once and cached by jose (10 min); a token naming an unknown
  * `kid` refetches them, at most once per cooldown, so a flood of such tokens costs one fetch.
- * A key set that cannot be fetched is the alias service being down (503), not a bad token (401).
+ * Fetches go through a circuit breaker (3 s timeout each), and the last key set fetched stays in use
+ * while the alias service is unreachable, past its 10 minutes: keys are not withdrawn by an outage.
+ * A key that cannot be found because the key set cannot be fetched is the alias service being down
+ * (503), not a bad token (401).
  */
-export function remoteKeySet(jwksUrl: string, cooldownMs: number = KEYS_REFETCH_COOLDOWN_MS): JWTVerifyGetKey {
-  const keySet = createRemoteJWKSet(new URL(jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: cooldownMs, timeoutDuration: 3000 });
+export function remoteKeySet(jwksUrl: string, cooldownMs: number = KEYS_REFETCH_COOLDOWN_MS, maxAgeMs = 10 * 60_000): JWTVerifyGetKey {
+  let lastGood: JWTVerifyGetKey | undefined;
+  const breaker = new CircuitBreaker(
+    async (url: string, init: Parameters<FetchImplementation>[1]) => {
+      const response = await fetch(url, init);
+      if (response.status >= 500) throw new Error(`the key set answered ${response.status}`);
+      if (response.status === 200) {
+        response
+          .clone()
+          .json()
+          .then((jwks: unknown) => {
+            lastGood = createLocalJWKSet(jwks as JSONWebKeySet);
+          })
+          .catch(() => undefined); // jose refuses it too
+      }
+      return response;
+    },
+    { name: 'jwks', ...breakerOptions },
+  );
+  const keySet = createRemoteJWKSet(new URL(jwksUrl), {
+    cacheMaxAge: maxAgeMs,
+    cooldownDuration: cooldownMs,
+    timeoutDuration: 3000,
+    [customFetch]: (url, init) => breaker.fire(url, init) as Promise<Response>,
+  });
   return async (header, token) => {
     try {
       return await keySet(header, token);
     } catch (error) {
       const unreachable =
-        !(error instanceof joseErrors.JOSEError) || // fetch failed: refused, reset, DNS
+        !(error instanceof joseErrors.JOSEError) || // fetch failed: refused, reset, DNS, breaker open
         error instanceof joseErrors.JWKSTimeout ||
         error instanceof joseErrors.JWKSInvalid ||
         error.code === 'ERR_JOSE_GENERIC'; // the key set answered with a status other than 200, or not JSON
-      if (unreachable) throw new ProblemError('dependency_unavailable', 'The token signing keys could not be fetched');
-      throw error;
+      if (!unreachable) throw error;
+      // Known keys still verify; only an unknown one needs the alias service.
+      const stale = lastGood;
+      const known = stale ? await Promise.resolve().then(() => stale(header, token)).catch(() => undefined) : undefined;
+      if (known) return known;
+      const problem = new ProblemError('dependency_unavailable', 'The token signing keys could not be fetched');
+      problem.retryAfterSeconds = breaker.opened ? Math.ceil(breakerOptions.resetTimeout / 1000) : 1;
+      throw problem;
     }
   };
 }
@@ -109,7 +155,7 @@ function callerFromClaims(payload: JWTPayload, token: string, nowSeconds: number
 
 export function createTokenVerifier(options: VerifierOptions, keys?: JWTVerifyGetKey): TokenVerifier {
   const { jwksUrl, issuer, audience } = options;
-  const keySet = keys ?? remoteKeySet(jwksUrl, options.keysRefetchCooldownMs);
+  const keySet = keys ?? remoteKeySet(jwksUrl, options.keysRefetchCooldownMs, options.keysMaxAgeMs);
   // A token verified once is remembered until it expires: clients reuse a token for many requests,
   // and its signature cannot change. Bounded, oldest dropped first.
   const verified = new Map<string, { caller: Caller; expiresAt: number }>();

@@ -76,7 +76,16 @@ function deliver(listener: ChannelListener, call: (listener: ChannelListener) =>
 }
 
 export function createRedisCache(url: string, log: { warn(obj: object, msg: string): void }, namespace = 'wallet'): Cache & PubSub {
-  const redis = new Redis(url, { keyPrefix: `${namespace}:`, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  // While Redis is away no command may hang its caller: each fails after commandTimeout at the latest
+  // (sooner once a reconnection fails: maxRetriesPerRequest), and callers fall back (PostgreSQL for
+  // balances, memory for limits). Reconnection goes on every ≤ 2 s, so Redis is used again when back.
+  const redis = new Redis(url, {
+    keyPrefix: `${namespace}:`,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    commandTimeout: 1000,
+    retryStrategy: (times) => Math.min(times * 100, 2000),
+  });
   redis.on('error', (error) => log.warn({ err: error.message }, 'redis error'));
 
   // Pub/sub needs a connection of its own (one in subscriber mode takes no other commands), opened on

@@ -81,6 +81,8 @@ export class ProblemError extends Error {
   readonly code: ProblemCode;
   readonly status: number;
   readonly extra: Record<string, unknown>;
+  /** Sent as Retry-After with a 503 `dependency_unavailable` (1 s unless set). */
+  retryAfterSeconds?: number;
 
   constructor(code: ProblemCode, detail?: string, extra: Record<string, unknown> = {}) {
     super(detail ?? problemCodes[code].title);

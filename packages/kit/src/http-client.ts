@@ -13,6 +13,8 @@ export interface ServiceResponse<T = unknown> {
 export interface ServiceClient {
   get<T>(path: string, requestId?: string): Promise<ServiceResponse<T>>;
   post<T>(path: string, body: unknown, requestId?: string): Promise<ServiceResponse<T>>;
+  /** A POST that changes nothing (a query too large for a URL): retried like GET. */
+  query<T>(path: string, body: unknown, requestId?: string): Promise<ServiceResponse<T>>;
   /** PUT is idempotent, so it is retried like GET. */
   put<T>(path: string, body: unknown, requestId?: string): Promise<ServiceResponse<T>>;
   readonly breaker: CircuitBreaker;
@@ -33,12 +35,58 @@ export interface ClientOptions {
 }
 
 class ServerError extends Error {}
+class TokenRefused extends Error {}
+/** Breaker settings for every call between services (see docs/reliability.md, Resilience). */
+export const breakerOptions = {
+  timeout: false as const, // each call has its own timeout
+  errorThresholdPercentage: 50,
+  volumeThreshold: 5,
+  resetTimeout: 5000,
+};
+
+/** A circuit breaker with the settings above, for a call that is not a service client's (SMTP, JWKS). */
+export function createBreaker<A extends unknown[], R>(name: string, call: (...args: A) => Promise<R>): CircuitBreaker<A, R> {
+  return new CircuitBreaker(call, { name, ...breakerOptions });
+}
+
+/** Waits before retry number `attempt` (1, 2…): grows with the attempt, with jitter so callers spread out. */
+export function retryDelayMs(attempt: number): number {
+  return 50 * attempt + Math.random() * 50 * attempt;
+}
+
+/** The 503 a caller answers when `name` cannot be reached or its breaker is open. */
+function unavailable(name: string, breaker: CircuitBreaker, error: unknown, what = `The ${name} service is unavailable`): ProblemError {
+  if (error instanceof ProblemError && error.code === 'dependency_unavailable') return error;
+  const problem = new ProblemError('dependency_unavailable', what, { cause: String((error as Error).message) });
+  // While the breaker is open nothing is tried before it half-opens.
+  problem.retryAfterSeconds = breaker.opened ? Math.ceil(breakerOptions.resetTimeout / 1000) : 1;
+  return problem;
+}
+
+/**
+ * Errors not worth a second attempt: a 503 passed on (already retried where it arose), a refusal, and
+ * a timeout — a callee that did not answer in time is hung or overloaded, and another wait of the
+ * same length would only double the caller's (and add to its load).
+ */
+const final = (error: unknown) => error instanceof ProblemError || error instanceof TokenRefused || (error as Error)?.name === 'TimeoutError';
+
+/** Runs `fire` up to `attempts` times, with jittered waits, while the breaker lets calls through. */
+async function withRetries<T>(breaker: CircuitBreaker, attempts: number, fire: () => Promise<T>, fail: (error: unknown) => ProblemError): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fire();
+    } catch (error) {
+      if (breaker.opened || attempt >= attempts || final(error)) throw fail(error);
+      await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
+    }
+  }
+}
 
 export function createServiceClient({ name, baseUrl, tokens, timeoutMs = 2000, getAttemptsMax = 3, metrics }: ClientOptions): ServiceClient {
-  const call = async (method: string, path: string, body: unknown, requestId?: string): Promise<ServiceResponse> => {
+  const call = async (method: string, path: string, body: unknown, token?: string, requestId?: string): Promise<ServiceResponse> => {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (tokens) headers.authorization = `Bearer ${await tokens.token()}`;
+    if (token) headers.authorization = `Bearer ${token}`;
     if (requestId) headers['x-request-id'] = requestId;
     const response = await fetch(new URL(path, baseUrl), {
       method,
@@ -53,46 +101,49 @@ export function createServiceClient({ name, baseUrl, tokens, timeoutMs = 2000, g
     return { status: response.status, body: parsed };
   };
 
-  const breaker = new CircuitBreaker(call, {
-    name,
-    timeout: false, // the fetch has its own timeout
-    errorThresholdPercentage: 50,
-    volumeThreshold: 5,
-    resetTimeout: 5000,
-  });
+  const breaker = new CircuitBreaker(call, { name, ...breakerOptions });
   if (metrics) observeBreaker(metrics, breaker);
 
-  const fire = async (method: string, path: string, body: unknown, requestId?: string, attempts = 1) => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return (await breaker.fire(method, path, body, requestId)) as ServiceResponse;
-      } catch (error) {
-        if (breaker.opened || attempt >= attempts) {
-          throw new ProblemError('dependency_unavailable', `The ${name} service is unavailable`, { cause: String((error as Error).message) });
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 50));
-      }
-    }
-  };
+  // POST is never retried: the internal POSTs carry no idempotency key, and one that timed out may
+  // have been applied. GET, PUT and `query` (a POST that only reads) are idempotent.
+  const fire = (method: string, path: string, body: unknown, requestId: string | undefined, attempts: number) =>
+    withRetries(
+      breaker,
+      attempts,
+      // The token has its own breaker and retries (the alias service being down is not this one being down).
+      async () => (await breaker.fire(method, path, body, tokens ? await tokens.token() : undefined, requestId)) as ServiceResponse,
+      (error) => unavailable(name, breaker, error),
+    );
 
   return {
     breaker,
     get: (path, requestId) => fire('GET', path, undefined, requestId, getAttemptsMax) as never,
     post: (path, body, requestId) => fire('POST', path, body, requestId, 1) as never,
+    query: (path, body, requestId) => fire('POST', path, body, requestId, getAttemptsMax) as never,
     put: (path, body, requestId) => fire('PUT', path, body, requestId, getAttemptsMax) as never,
   };
 }
 
-/** OAuth2 client credentials, cached until shortly before the token expires. */
-export function clientCredentials(tokenUrl: string, clientId: string, clientSecret: string, scope?: string): TokenSource {
+/**
+ * OAuth2 client credentials, cached until shortly before the token expires. The token request is a
+ * POST but safe to repeat (it changes nothing but issues another token), so it is retried like a GET,
+ * behind a breaker of its own.
+ */
+export function clientCredentials(tokenUrl: string, clientId: string, clientSecret: string, scope?: string, timeoutMs = 2000): TokenSource {
   let cached: { token: string; expiresAt: number } | undefined;
   let pending: Promise<string> | undefined;
-  const fetchToken = async () => {
+  const request = async () => {
     const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
     if (scope) form.set('scope', scope);
-    const response = await fetch(tokenUrl, { method: 'POST', body: form, signal: AbortSignal.timeout(3000) });
-    if (!response.ok) throw new ProblemError('dependency_unavailable', `Could not get a service token (${response.status})`);
-    const body = (await response.json()) as { access_token: string; expires_in: number };
+    const response = await fetch(tokenUrl, { method: 'POST', body: form, signal: AbortSignal.timeout(timeoutMs) });
+    if (response.status >= 500) throw new Error(`the token endpoint answered ${response.status}`);
+    if (!response.ok) throw new TokenRefused(`the token endpoint refused ${clientId} (${response.status})`);
+    return (await response.json()) as { access_token: string; expires_in: number };
+  };
+  // A refusal (wrong secret) is an answer, not the alias service being down: it does not open the breaker.
+  const breaker = new CircuitBreaker(request, { name: `token:${clientId}`, ...breakerOptions, errorFilter: (error: unknown) => error instanceof TokenRefused });
+  const fetchToken = async () => {
+    const body = await withRetries(breaker, 3, () => breaker.fire(), (error) => unavailable('alias', breaker, error, `Could not get a service token: ${(error as Error).message}`));
     cached = { token: body.access_token, expiresAt: Date.now() + (body.expires_in - 30) * 1000 };
     return body.access_token;
   };

@@ -8,7 +8,7 @@ import { createRedisCache } from './cache.ts';
 import type { CommonConfig } from './config.ts';
 import type { Db } from './db.ts';
 import { createPgDb } from './db.ts';
-import { closeOnSignals } from './service.ts';
+import { closeOnSignals, type DependencyCheck } from './service.ts';
 
 export interface Infra {
   db: Db;
@@ -57,13 +57,44 @@ export async function runStandalone(
   }, service.app.log);
 }
 
-/** Readiness of a service that needs its database and the broker (Redis is a cache: not needed). */
-export function databaseAndBroker({ db, bus }: Pick<Infra, 'db' | 'bus'>): () => Promise<Record<string, boolean>> {
-  return async () => ({
-    database: await db.ping().then(
-      () => true,
-      () => false,
-    ),
-    broker: await bus.ping(),
+/** A check that has not answered within `ms` counts as down: /readyz must answer quickly itself. */
+export function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
   });
+  return Promise.race([promise.catch(() => fallback), late]).finally(() => clearTimeout(timer));
+}
+
+export interface ReadinessOptions {
+  /** The service uses Redis (real mode): report it. Services that only hold the connection leave it out. */
+  redis?: boolean;
+  /** This service's outbox backlog, reported while the broker is down. */
+  outboxBacklog?: () => Promise<number>;
+  /** Per check; default 1 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * Readiness of a service (see docs/reliability.md, Resilience): PostgreSQL is required (no database,
+ * no work: unready). The broker and Redis only degrade it: events wait in the outbox until the broker
+ * is back and Redis is a cache (reads and limits fall back), so failing readiness for them would take
+ * every replica out of rotation at once for something each one absorbs.
+ */
+export function serviceReadiness({ db, bus, cache }: Infra, options: ReadinessOptions = {}): () => Promise<Record<string, DependencyCheck>> {
+  const ms = options.timeoutMs ?? 1000;
+  return async () => {
+    const [database, broker, redis, backlog] = await Promise.all([
+      within(db.ping().then(() => true), ms, false),
+      within(bus.ping(), ms, false),
+      options.redis && cache.redis ? within(cache.ping(), ms, false) : Promise.resolve(undefined),
+      options.outboxBacklog ? within(options.outboxBacklog(), ms, undefined) : Promise.resolve(undefined),
+    ]);
+    const checks: Record<string, DependencyCheck> = {
+      database: { up: database, required: true },
+      broker: { up: broker, required: false, ...(broker ? {} : { detail: `events wait in the outbox${backlog === undefined ? '' : ` (${backlog} pending)`}` }) },
+    };
+    if (redis !== undefined) checks.redis = { up: redis, required: false, ...(redis ? {} : { detail: 'cache bypassed; limits counted in memory' }) };
+    return checks;
+  };
 }

@@ -9,6 +9,12 @@ export async function appendOutbox(q: Queryable, schema: string, events: readonl
   await q.query(`INSERT INTO ${schema}.outbox (event) SELECT unnest($1::jsonb[])`, [events.map((e) => JSON.stringify(e))]);
 }
 
+/** Events written and not yet confirmed by the broker (grows while it is away). */
+export async function outboxBacklog(db: Db, schema: string): Promise<number> {
+  const { rows } = await db.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM ${schema}.outbox`);
+  return Number(rows[0]?.n ?? 0n);
+}
+
 export interface OutboxRelay {
   /** Ask for a run now (after a commit) instead of waiting for the next poll. */
   wake(): void;
@@ -87,10 +93,7 @@ export function startOutboxRelay({ db, bus, schema, log, batchSizeMax = 500, pol
       if (!stopped) run();
     },
     flush,
-    async backlog() {
-      const { rows } = await db.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM ${schema}.outbox`);
-      return Number(rows[0]?.n ?? 0n);
-    },
+    backlog: () => outboxBacklog(db, schema),
     async stop() {
       stopped = true;
       clearTimeout(timer);

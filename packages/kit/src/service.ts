@@ -23,8 +23,11 @@ export interface ServiceOptions {
   name: string;
   logLevel?: string;
   bodyLimitBytes?: number;
-  /** Each dependency and whether it answers; /readyz is 503 unless all do. */
-  readiness?: () => Promise<Record<string, boolean>>;
+  /**
+   * Each dependency and whether it answers. /readyz is 503 (`not_ready`) when a required one does not
+   * (a plain boolean is required), 200 `degraded` when only optional ones do not, 200 `ready` otherwise.
+   */
+  readiness?: () => Promise<Record<string, boolean | DependencyCheck>>;
   /**
    * Proxies this service trusts for X-Forwarded-For (the gateway's address): `request.ip` is then the
    * address the nearest untrusted hop connected from. See `parseTrustedProxies`.
@@ -53,6 +56,36 @@ export function parseTrustedProxies(value: string, setting: string): string[] {
     }
   }
   return entries;
+}
+
+/** One dependency as /readyz reports it. */
+export interface DependencyCheck {
+  up: boolean;
+  /** Down and required: the service cannot do its work (unready). Down and not required: it works degraded. */
+  required: boolean;
+  /** What it means for the service (e.g. the outbox backlog while the broker is away). */
+  detail?: string;
+}
+
+export interface Readiness {
+  status: 'ready' | 'degraded' | 'not_ready';
+  /** Whether each dependency answers (kept for callers that read booleans). */
+  checks: Record<string, boolean>;
+  dependencies: Record<string, { state: 'up' | 'down'; required: boolean; detail?: string }>;
+}
+
+/** The /readyz body from each dependency's check. */
+export function readinessOf(results: Record<string, boolean | DependencyCheck>): Readiness {
+  const checks: Readiness['checks'] = {};
+  const dependencies: Readiness['dependencies'] = {};
+  let status: Readiness['status'] = 'ready';
+  for (const [name, result] of Object.entries(results)) {
+    const { up, required, detail } = typeof result === 'boolean' ? { up: result, required: true, detail: undefined } : result;
+    checks[name] = up;
+    dependencies[name] = { state: up ? 'up' : 'down', required, ...(detail ? { detail } : {}) };
+    if (!up) status = required ? 'not_ready' : status === 'not_ready' ? status : 'degraded';
+  }
+  return { status, checks, dependencies };
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -145,14 +178,20 @@ export async function createService(options: ServiceOptions): Promise<{ app: App
     );
   });
 
-  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => sendProblem(reply, toProblem(error, request)));
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    // A dependency that is down: tell the client when to try again instead of letting it hammer.
+    if (error instanceof ProblemError && error.code === 'dependency_unavailable' && !reply.hasHeader('retry-after')) {
+      reply.header('retry-after', String(error.retryAfterSeconds ?? 1));
+    }
+    return sendProblem(reply, toProblem(error, request));
+  });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problemBody('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`)));
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const checks = options.readiness ? await options.readiness().catch(() => ({ dependencies: false })) : {};
-    const ready = Object.values(checks).every(Boolean);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+    const results = options.readiness ? await options.readiness().catch(() => ({ dependencies: false })) : {};
+    const body = readinessOf(results);
+    return reply.code(body.status === 'not_ready' ? 503 : 200).send(body);
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     return reply.type(metrics.contentType).send(await metrics.metrics());

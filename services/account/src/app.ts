@@ -11,7 +11,8 @@ import {
   type Infra,
   type OutboxRelay,
   type RunningService,
-  databaseAndBroker,
+  outboxBacklog,
+  serviceReadiness,
 } from '@wallet/kit';
 import { createAccounts } from './accounts.ts';
 import type { AccountConfig } from './config.ts';
@@ -28,7 +29,7 @@ export async function createAccountService(config: Readonly<AccountConfig>, infr
   const { app, metrics } = await createService({
     name: 'account',
     logLevel: common.logLevel,
-    readiness: databaseAndBroker(infra),
+    readiness: serviceReadiness(infra, { outboxBacklog: () => outboxBacklog(infra.db, SCHEMA) }),
   });
   observePool(metrics, infra.db);
   observeOutbox(metrics, infra.db, SCHEMA);

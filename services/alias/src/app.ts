@@ -4,7 +4,7 @@ import {
   authenticate,
   createService,
   createTokenVerifier,
-  databaseAndBroker,
+  serviceReadiness,
   kitMigrationsDir,
   migrate,
   observeBus,
@@ -60,7 +60,7 @@ export async function createAliasService(config: AliasConfig, infra: Infra, opti
   const { app, metrics } = await createService({
     name: 'alias',
     logLevel: config.common.logLevel,
-    readiness: databaseAndBroker(infra),
+    readiness: serviceReadiness(infra, { redis: true }),
     // X-Forwarded-For is believed from the gateway only (SERVICE_TRUSTED_PROXIES): login throttling counts per client address.
     trustProxy: config.auth.trustedProxies.length > 0 ? [...config.auth.trustedProxies] : false,
   });

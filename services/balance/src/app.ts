@@ -14,7 +14,8 @@ import {
   type Infra,
   type OutboxRelay,
   type RunningService,
-  databaseAndBroker,
+  outboxBacklog,
+  serviceReadiness,
 } from '@wallet/kit';
 import type { BalanceConfig } from './config.ts';
 import { partitionSubscriptions } from './events/consumer.ts';
@@ -51,8 +52,8 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
   const { app, metrics } = await createService({
     name: 'balance',
     logLevel: common.logLevel,
-    // Redis is left out on purpose: without it reads come from PostgreSQL.
-    readiness: databaseAndBroker(infra),
+    // Redis down only degrades it: reads come from PostgreSQL.
+    readiness: serviceReadiness(infra, { redis: true, outboxBacklog: () => outboxBacklog(infra.db, SCHEMA) }),
   });
 
   const cache = createBalanceCache({

@@ -1,7 +1,7 @@
 // The gateway: the one public entry. Routes each public path to its service, checks access tokens at
 // the edge, rate-limits, sets request ids, limits body sizes and serves the merged API docs.
 // It keeps no data of its own; only the rate-limit counters live in Redis (or memory when embedded).
-import { createService, observeBreaker, type Infra, type RunningService } from '@wallet/kit';
+import { createService, observeBreaker, type DependencyCheck, type Infra, type RunningService } from '@wallet/kit';
 import type { GatewayConfig, UpstreamName } from './config.ts';
 import { registerDocs } from './docs.ts';
 import { createEdgeVerifier } from './edge-auth.ts';
@@ -30,16 +30,22 @@ async function anyAnswers(bases: readonly string[], timeoutMs: number): Promise<
   return answers.includes(true);
 }
 
-/** Ready when Redis (in real mode) answers and every service (one instance of it at least) answers /healthz. */
+/**
+ * Nothing makes the gateway unready: a service that is down is answered 503 fast on its routes only,
+ * and Redis down moves the rate limits into memory. Taking the gateway out of rotation for either
+ * would take every replica out at once and fail the routes that still work. Each is reported.
+ */
 function readiness(config: GatewayConfig, infra: Infra) {
-  return async (): Promise<Record<string, boolean>> => {
+  return async (): Promise<Record<string, DependencyCheck>> => {
     const upstreams = Object.entries(config.upstreamInstances) as [UpstreamName, readonly string[]][];
     const [redis, ...services] = await Promise.all([
       infra.cache.redis ? withTimeout(infra.cache.ping(), config.readinessTimeoutMs, false) : Promise.resolve(undefined),
       ...upstreams.map(([, bases]) => anyAnswers(bases, config.readinessTimeoutMs)),
     ]);
-    const checks: Record<string, boolean> = Object.fromEntries(upstreams.map(([name], i) => [name, services[i] ?? false]));
-    if (redis !== undefined) checks.redis = redis;
+    const checks: Record<string, DependencyCheck> = Object.fromEntries(
+      upstreams.map(([name], i) => [name, { up: services[i] ?? false, required: false, ...(services[i] ? {} : { detail: 'its routes answer 503 dependency_unavailable' }) }]),
+    );
+    if (redis !== undefined) checks.redis = { up: redis, required: false, ...(redis ? {} : { detail: 'rate limits counted in memory, per replica' }) };
     return checks;
   };
 }

@@ -384,14 +384,17 @@ describe('gateway', { concurrency: false, ...(await needsInfra()) }, () => {
     assert.deepEqual(doc['x-unavailable-services'], ['account']);
   });
 
-  test('ready when Redis and every service answer', async () => {
+  test('ready when Redis and every service answer; degraded, still in rotation, when a service is down', async () => {
     const ready = await gateway.app.inject({ method: 'GET', url: '/readyz' });
     assert.equal(ready.statusCode, 200, ready.body);
+    assert.equal(ready.json().status, 'ready');
     assert.deepEqual(ready.json().checks, { alias: true, account: true, transaction: true, balance: true, redis: true });
     const partial = await startGateway({ TRANSACTION_URL: await closedPortUrl() });
-    const notReady = await partial.app.inject({ method: 'GET', url: '/readyz' });
-    assert.equal(notReady.statusCode, 503);
-    assert.equal(notReady.json().checks.transaction, false);
+    const degraded = await partial.app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(degraded.statusCode, 200);
+    assert.equal(degraded.json().status, 'degraded');
+    assert.equal(degraded.json().checks.transaction, false);
+    assert.deepEqual(degraded.json().dependencies.transaction.state, 'down');
   });
 
   test('JWKS_URL overrides where the signing keys come from', async () => {

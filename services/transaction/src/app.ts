@@ -13,7 +13,8 @@ import {
   startOutboxRelay,
   type Infra,
   type RunningService,
-  databaseAndBroker,
+  outboxBacklog,
+  serviceReadiness,
 } from '@wallet/kit';
 import type { TransactionConfig } from './config.ts';
 import { createDirectory } from './directory.ts';
@@ -38,7 +39,7 @@ export async function createTransactionService(config: TransactionConfig, infra:
     name: 'transaction',
     logLevel: common.logLevel,
     bodyLimitBytes: config.bodyLimitBytes,
-    readiness: databaseAndBroker(infra),
+    readiness: serviceReadiness(infra, { outboxBacklog: () => outboxBacklog(infra.db, 'ledger') }),
   });
 
   const verifier = createTokenVerifier({ jwksUrl: `${common.urls.alias}/.well-known/jwks.json`, issuer: common.tokenIssuer, audience: common.tokenAudience });

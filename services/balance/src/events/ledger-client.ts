@@ -133,7 +133,8 @@ export function createLedgerClient(client: ServiceClient): LedgerReader {
       if (positions.length === 0) return [];
       if (positions.length > LEDGER_BALANCES_MAX) throw new Error(`at most ${LEDGER_BALANCES_MAX} positions per call, not ${positions.length}`);
       const path = '/internal/balances/at';
-      const response = await client.post<unknown>(path, { positions: positions.map((p) => ({ accountId: p.accountId, sequence: p.sequence.toString() })) });
+      // Only reads: retried like a GET.
+      const response = await client.query<unknown>(path, { positions: positions.map((p) => ({ accountId: p.accountId, sequence: p.sequence.toString() })) });
       if (response.status !== 200) throw new Error(`the transaction service answered ${response.status} to ${path}`);
       const body = response.body;
       if (!isObject(body) || !Array.isArray(body.balances) || body.balances.length !== positions.length) throw malformed('answer to balances at sequences');
