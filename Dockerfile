@@ -3,7 +3,8 @@
 # Node 24 runs the TypeScript sources itself (type stripping): no compiler at run time.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# Build: every dependency, then a type check that the sources are erasable TypeScript only.
+# Build: every dependency, a type check that the sources are erasable TypeScript only (what Node's
+# type stripping runs), then production dependencies only.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
@@ -23,15 +24,10 @@ COPY packages packages
 COPY services services
 COPY deploy/docker deploy/docker
 RUN npx tsc -p deploy/docker/tsconfig.json
-
-# Production dependencies only, in a clean tree (workspace links point at packages/* and services/*).
-FROM ${NODE_IMAGE} AS deps
-WORKDIR /app
-COPY --from=build /app/package.json /app/package-lock.json ./
-COPY --from=build /app/packages packages
-COPY --from=build /app/services services
-COPY --from=build /app/apps/web/package.json apps/web/
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# Then production dependencies only, in a clean tree (workspace links point at packages/*, services/*).
+RUN rm -rf node_modules packages/*/node_modules services/*/node_modules apps/*/node_modules \
+ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force
 
 # Runtime: root owns the files, the unprivileged `node` user (uid 1000) runs them.
 FROM ${NODE_IMAGE} AS runtime
@@ -39,8 +35,7 @@ ENV NODE_ENV=production \
     WALLET_MODE=real \
     HOST=0.0.0.0
 WORKDIR /app
-COPY --from=deps /app /app
-COPY deploy/docker/entrypoint.sh deploy/docker/healthcheck.mjs deploy/docker/
+COPY --from=build /app /app
 USER node
 EXPOSE 8080 8081 8082 8083 8084
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD ["node", "deploy/docker/healthcheck.mjs"]
