@@ -143,6 +143,12 @@ describe('the image runs every service on Node 24 with production dependencies o
     assert.equal(check(1).status, 1);
   });
 
+  test('the balance rebuild runs from the image too (`balance-rebuild --check`)', () => {
+    const result = spawnSync('/bin/sh', ['deploy/docker/entrypoint.sh', 'balance-rebuild', '--check', '--json'], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(JSON.parse(result.stdout), result.stdout);
+  });
+
   test('SIGTERM to the entrypoint (Node is PID 1 in the container) drains and exits 0', async () => {
     const gateway = running.find((r) => r.name === 'gateway')!;
     const exited = new Promise<number | null>((resolve) => gateway.child.once('exit', (code) => resolve(code)));
