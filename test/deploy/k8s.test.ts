@@ -2,10 +2,12 @@
 // validated against the Kubernetes schemas (kubernetes-models) and held to the deployment policies.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { servicesRequired } from '@wallet/testkit';
 import { applyOp, build, containersOf, k8sRoot, podSpecOf, splitImage, type Container, type Resource } from './support/kustomize.ts';
 
 const targets = ['base', 'overlays/dev', 'overlays/production'];
@@ -14,6 +16,27 @@ const services = ['alias', 'account', 'transaction', 'balance', 'gateway'];
 const stateless = ['alias', 'account', 'transaction', 'gateway'];
 
 const render = (target: string) => build(join(k8sRoot, target), { exampleEnvFiles: true });
+
+// kubectl embeds Kustomize (`kubectl kustomize`, no cluster needed): where it is installed, the
+// test renderer must give exactly what it gives.
+const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
+const noKubectl = !kubectl && !servicesRequired ? 'kubectl is not installed' : false;
+
+function kustomize(target: string): Resource[] {
+  const dir = mkdtempSync(join(tmpdir(), 'wallet-k8s-'));
+  try {
+    cpSync(k8sRoot, dir, { recursive: true });
+    for (const overlay of overlays) {
+      for (const file of readdirSync(join(dir, overlay)).filter((f) => f.endsWith('.env.example'))) {
+        copyFileSync(join(dir, overlay, file), join(dir, overlay, file.replace(/\.example$/, '')));
+      }
+    }
+    const out = execFileSync('kubectl', ['kustomize', join(dir, target)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return parseAllDocuments(out).map((doc) => doc.toJS() as Resource);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const models: Record<string, string> = {
   'apps/v1/Deployment': 'kubernetes-models/apps/v1/Deployment',
@@ -193,6 +216,19 @@ describe('kubernetes manifests', () => {
       }
     }
   });
+
+  for (const target of targets) {
+    test(`${target}: the test renderer gives what \`kubectl kustomize\` gives`, { skip: noKubectl }, () => {
+      assert.ok(kubectl, 'kubectl is required (WALLET_REQUIRE_SERVICES=1)');
+      const key = (r: Resource) => `${r.kind}/${r.metadata.name}`;
+      // Secret data compared without the line breaks kubectl folds long base64 values with.
+      const normal = (rs: Resource[]) =>
+        rs
+          .map((r) => (r.kind === 'Secret' ? { ...r, data: Object.fromEntries(Object.entries(r.data as Record<string, string>).map(([k, v]) => [k, v.replace(/\s/g, '')])) } : r))
+          .sort((a, b) => key(a).localeCompare(key(b)));
+      assert.deepEqual(normal(render(target)), normal(kustomize(target)));
+    });
+  }
 
   test('a patch that replaces a missing field fails the render instead of adding it', () => {
     assert.throws(() => applyOp({ spec: {} }, { op: 'replace', path: '/spec/replicas', value: 1 }), /not found/);

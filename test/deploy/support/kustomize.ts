@@ -1,7 +1,8 @@
-// A small Kustomize renderer for the tests (no kustomize binary here). It supports only what
+// A small Kustomize renderer for the tests, so they run without a kustomize or kubectl binary. It supports only what
 // deploy/k8s uses — resources, namespace, images, secretGenerator (env files), generatorOptions
 // and JSON 6902 patches with a target — and refuses anything else, so a kustomization it cannot
-// render exactly fails the test instead of being rendered wrong.
+// render exactly fails the test instead of being rendered wrong. k8s.test.ts compares its output
+// with `kubectl kustomize` where kubectl is installed.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
