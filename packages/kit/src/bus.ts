@@ -20,8 +20,10 @@ export type EventHandler = (event: EventEnvelope) => Promise<void>;
  */
 export class DeadLetterError extends Error {
   override name = 'DeadLetterError';
-  constructor(readonly reason: string) {
+  readonly reason: string;
+  constructor(reason: string) {
     super(reason);
+    this.reason = reason;
   }
 }
 

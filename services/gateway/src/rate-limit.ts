@@ -26,7 +26,10 @@ export interface Limiters {
 export class MemoryCounter {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
 
-  constructor(private readonly keysMax = 50_000) {}
+  private readonly keysMax: number;
+  constructor(keysMax = 50_000) {
+    this.keysMax = keysMax;
+  }
 
   incr(key: string, windowMs: number, now = Date.now()): Counted {
     let entry = this.windows.get(key);

@@ -15,14 +15,15 @@ import type { LedgerClient } from './ledger-client.ts';
 
 /** An event that contradicts the stored balances. Thrown so the broker retries and then dead-letters it. */
 export class InvalidEventError extends Error {
-  constructor(
-    readonly accountId: string,
-    readonly reason: RefusalReason,
-    detail: string,
-    readonly sequence?: bigint,
-  ) {
+  readonly accountId: string;
+  readonly reason: RefusalReason;
+  readonly sequence: bigint | undefined;
+  constructor(accountId: string, reason: RefusalReason, detail: string, sequence?: bigint) {
     super(`account ${accountId}${sequence === undefined ? '' : ` entry ${sequence}`}: ${reason}: ${detail}`);
     this.name = 'InvalidEventError';
+    this.accountId = accountId;
+    this.reason = reason;
+    this.sequence = sequence;
   }
 }
 

@@ -96,13 +96,18 @@ class BalanceStream {
   private heartbeat: NodeJS.Timeout | undefined;
   private following: Following | undefined;
 
-  constructor(
-    readonly accountId: string,
-    private readonly reader: BalanceReader,
-    private readonly pageSize: number,
-    private readonly log: Log,
-    private readonly onEnd: (stream: BalanceStream) => void,
-  ) {
+  readonly accountId: string;
+  private readonly reader: BalanceReader;
+  private readonly pageSize: number;
+  private readonly log: Log;
+  private readonly onEnd: (stream: BalanceStream) => void;
+
+  constructor(accountId: string, reader: BalanceReader, pageSize: number, log: Log, onEnd: (stream: BalanceStream) => void) {
+    this.accountId = accountId;
+    this.reader = reader;
+    this.pageSize = pageSize;
+    this.log = log;
+    this.onEnd = onEnd;
     this.body.once('close', () => this.end());
   }
 

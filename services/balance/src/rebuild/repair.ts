@@ -37,9 +37,11 @@ export interface RepairResult {
 }
 
 export class UnknownAccountError extends Error {
-  constructor(readonly accountId: string) {
+  readonly accountId: string;
+  constructor(accountId: string) {
     super(`the ledger has no account ${accountId}`);
     this.name = 'UnknownAccountError';
+    this.accountId = accountId;
   }
 }
 

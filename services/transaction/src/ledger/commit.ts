@@ -65,15 +65,24 @@ class Group {
   readonly holdsFinished = new Map<string, LedgerHold>();
   readonly reversed = new Map<string, bigint>();
 
-  constructor(
-    readonly now: Date,
-    readonly policy: Policy,
-    public accounts: Map<string, LedgerAccount>,
-    readonly holds: Map<string, LedgerHold>,
-    readonly targets: Map<string, ReversalTarget>,
-    public usage: Map<string, Usage>,
-    public payees: Set<string>,
-  ) {}
+  readonly now: Date;
+  readonly policy: Policy;
+  accounts: Map<string, LedgerAccount>;
+  readonly holds: Map<string, LedgerHold>;
+  readonly targets: Map<string, ReversalTarget>;
+  usage: Map<string, Usage>;
+  payees: Set<string>;
+
+  // Plain fields, not parameter properties: Node's type stripping runs this file as is.
+  constructor(now: Date, policy: Policy, accounts: Map<string, LedgerAccount>, holds: Map<string, LedgerHold>, targets: Map<string, ReversalTarget>, usage: Map<string, Usage>, payees: Set<string>) {
+    this.now = now;
+    this.policy = policy;
+    this.accounts = accounts;
+    this.holds = holds;
+    this.targets = targets;
+    this.usage = usage;
+    this.payees = payees;
+  }
 
   account(id: string): LedgerAccount {
     const account = this.accounts.get(id);
