@@ -29,8 +29,9 @@ function testConfig(ports: Record<ServiceName, number>): string {
   assert.deepEqual(config.rule_files, ['alerts.yml']);
   for (const name of services) {
     const job = config.scrape_configs.find((c) => c.job_name === name);
-    // The committed file points at the compose service on its default port.
-    assert.deepEqual(job?.static_configs, [{ targets: [`${name}:${defaultPorts[name]}`] }], `job ${name}`);
+    // The committed file points at the compose services on their default port (balance: both replicas).
+    const hosts = name === 'balance' ? ['balance-0', 'balance-1'] : [name];
+    assert.deepEqual(job?.static_configs, [{ targets: hosts.map((host) => `${host}:${defaultPorts[name]}`) }], `job ${name}`);
     job!.static_configs = [{ targets: [`127.0.0.1:${ports[name]}`] }];
   }
   config.global = { ...config.global, scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' };
