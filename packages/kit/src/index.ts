@@ -10,3 +10,4 @@ export * from './service.ts';
 export * from './http-client.ts';
 export * from './infra.ts';
 export * from './batcher.ts';
+export * from './telemetry.ts';

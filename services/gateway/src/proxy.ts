@@ -3,7 +3,7 @@
 // request id and X-Forwarded-* are set here.
 import replyFrom, { type FastifyReplyFromHooks } from '@fastify/reply-from';
 import type { FastifyReply, FastifyRequest, onRequestHookHandler, RouteHandlerMethod } from 'fastify';
-import { problemBody, ProblemError, type App, type TokenVerifier } from '@wallet/kit';
+import { injectTraceHeaders, problemBody, ProblemError, type App, type TokenVerifier } from '@wallet/kit';
 import type { GatewayConfig, UpstreamName } from './config.ts';
 import { identifyCaller, requireCaller } from './edge-auth.ts';
 import type { Limiters } from './rate-limit.ts';
@@ -55,7 +55,7 @@ function rewriteRequestHeaders(trustsProxies: boolean): RewriteRequestHeaders {
     out['x-forwarded-for'] = forwardedFor(request, trustsProxies);
     out['x-forwarded-proto'] = request.protocol;
     if (request.host) out['x-forwarded-host'] = request.host;
-    return out;
+    return injectTraceHeaders(out); // the gateway's server span becomes the service's parent
   };
 }
 
