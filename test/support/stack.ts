@@ -28,7 +28,12 @@ const testLimits: Env = {
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
 };
 
-export async function startRealStack(extraEnv: Env = {}): Promise<Stack> {
+export interface RealStackOptions {
+  /** Receives every line the services write (default: dropped unless TEST_LOG_LEVEL is set). */
+  onOutput?: (service: string, line: string) => void;
+}
+
+export async function startRealStack(extraEnv: Env = {}, options: RealStackOptions = {}): Promise<Stack> {
   const infra = await createTestInfra();
   const operator = { id: 'operator-e2e', secret: randomBytes(18).toString('base64url') };
   const env: Env = {
@@ -43,7 +48,7 @@ export async function startRealStack(extraEnv: Env = {}): Promise<Stack> {
   const quiet = process.env.TEST_LOG_LEVEL === undefined;
   let processes: ProcessStack;
   try {
-    processes = await startProcesses({ env, onOutput: quiet ? () => undefined : undefined });
+    processes = await startProcesses({ env, onOutput: options.onOutput ?? (quiet ? () => undefined : undefined) });
   } catch (error) {
     await infra.destroy();
     throw error;
