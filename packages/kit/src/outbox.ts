@@ -3,6 +3,7 @@
 import { eventTrace, type Bus, type EventEnvelope } from './bus.ts';
 import type { Db, Queryable } from './db.ts';
 import { crashPoint } from './crash.ts';
+import { outsideTraces } from './telemetry.ts';
 
 /**
  * Events without a trace context get the active one (the request's), kept in the envelope: the relay
@@ -66,7 +67,8 @@ export function startOutboxRelay({ db, bus, schema, log, batchSizeMax = 500, pol
       again = true;
       return;
     }
-    running = flush()
+    // Woken from a commit, the relay must not run inside that request's trace: each event has its own.
+    running = outsideTraces(flush)
       .catch((error) => {
         log.warn({ err: error, schema }, 'outbox relay could not publish; will retry');
         return 0;

@@ -167,6 +167,11 @@ export async function withSpan<T>(name: string, options: SpanOptions & { parent?
   }
 }
 
+/** Runs fn outside any trace: background work started from a request must not join its trace. */
+export function outsideTraces<T>(fn: () => T): T {
+  return enabled ? context.with(ROOT_CONTEXT, fn) : fn();
+}
+
 /** A span for something instantaneous (an in-process hand-over); returns its context as a carrier. */
 export function instantSpan(name: string, options: SpanOptions & { parent?: Context }): TraceCarrier | undefined {
   if (!enabled) return undefined;
