@@ -57,6 +57,7 @@ describe('tracing off and on', () => {
     const tracing = startTracing(config, 'probe');
     assert.equal(tracingEnabled(), false);
     const probe = await probeService(echoUrl);
+    assert.deepEqual([probe.app.server.headersTimeout, probe.app.server.requestTimeout, probe.app.server.timeout], [10_000, 30_000, 30_000]);
     try {
       const response = await fetch(`${probe.url}/call`, { headers: { traceparent: incoming } });
       assert.equal(response.status, 200);
@@ -77,6 +78,8 @@ describe('tracing off and on', () => {
     const tracing = startTracing(tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: `${receiver.url}/` }), 'probe');
     assert.equal(tracingEnabled(), true);
     const probe = await probeService(echoUrl);
+    // The traced server is built like Fastify's own: the same deadlines against slow clients.
+    assert.deepEqual([probe.app.server.headersTimeout, probe.app.server.requestTimeout, probe.app.server.timeout], [10_000, 30_000, 30_000]);
     try {
       const response = await fetch(`${probe.url}/call`, { headers: { traceparent: incoming } });
       assert.equal(response.status, 200);
