@@ -28,8 +28,15 @@ const testLimits: Env = {
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
 };
 
-/** `replicas`: processes of each service (the launcher's option; default one of each). */
-export async function startRealStack(extraEnv: Env = {}, { replicas = 1, readyTimeoutMs }: { replicas?: number; readyTimeoutMs?: number } = {}): Promise<Stack> {
+export interface RealStackOptions {
+  /** Processes of each service (the launcher's option; default one of each). */
+  replicas?: number;
+  readyTimeoutMs?: number;
+  /** Receives every line the services write (default: dropped unless TEST_LOG_LEVEL is set). */
+  onOutput?: (service: string, line: string) => void;
+}
+
+export async function startRealStack(extraEnv: Env = {}, { replicas = 1, readyTimeoutMs, onOutput }: RealStackOptions = {}): Promise<Stack> {
   const infra = await createTestInfra();
   const operator = { id: 'operator-e2e', secret: randomBytes(18).toString('base64url') };
   const env: Env = {
@@ -44,7 +51,7 @@ export async function startRealStack(extraEnv: Env = {}, { replicas = 1, readyTi
   const quiet = process.env.TEST_LOG_LEVEL === undefined;
   let processes: ProcessStack;
   try {
-    processes = await startProcesses({ env, replicas, readyTimeoutMs, onOutput: quiet ? () => undefined : undefined });
+    processes = await startProcesses({ env, replicas, readyTimeoutMs, onOutput: onOutput ?? (quiet ? () => undefined : undefined) });
   } catch (error) {
     await infra.destroy();
     throw error;

@@ -2,6 +2,7 @@
 // Delivery is at least once in both: consumers must be idempotent.
 import { randomUUID } from 'node:crypto';
 import { Connection, type AsyncMessage, type Consumer, type Publisher } from 'rabbitmq-client';
+import { contextFromCarrier, currentTraceCarrier, injectTraceHeaders, instantSpan, linkTo, SpanKind, tracingEnabled, withSpan, type TraceCarrier } from './telemetry.ts';
 
 export interface EventEnvelope<T = unknown> {
   id: string;
@@ -9,6 +10,10 @@ export interface EventEnvelope<T = unknown> {
   source: string;
   occurredAt: string;
   data: T;
+  /** W3C trace context of the work that produced the event (set when tracing is on), so its
+   *  consumers continue that trace even though the outbox relay publishes it later. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export type EventHandler = (event: EventEnvelope) => Promise<void>;
@@ -92,6 +97,50 @@ export function envelope<T>(source: string, type: string, data: T): EventEnvelop
   return { id: randomUUID(), type, source, occurredAt: new Date().toISOString(), data };
 }
 
+/** The trace an event belongs to: its own context, else the active one (the request that made it). */
+export function eventTrace(event: EventEnvelope): TraceCarrier | undefined {
+  return event.traceparent ? { traceparent: event.traceparent, tracestate: event.tracestate } : currentTraceCarrier();
+}
+
+/**
+ * Publishes one broker message in a PRODUCER span, child of its first event's trace (links to the
+ * others'); `send` gets the message headers with that span's traceparent.
+ */
+function publishSpan<T>(destination: string, chunk: readonly EventEnvelope[], send: (headers: Record<string, string>) => Promise<T>): Promise<T> {
+  if (!tracingEnabled()) return send({});
+  const [first, ...rest] = chunk.map(eventTrace);
+  const attributes = { 'messaging.system': 'rabbitmq', 'messaging.operation.type': 'publish', 'messaging.destination.name': destination, 'messaging.batch.message_count': chunk.length, 'messaging.message.id': chunk[0]!.id };
+  return withSpan(`publish ${destination}`, { kind: SpanKind.PRODUCER, parent: first ? contextFromCarrier(first) : undefined, links: rest.flatMap(linkTo), attributes }, () => send(injectTraceHeaders({})));
+}
+
+/** The memory bus's hand-over, synchronous so that one publish call stays one uninterrupted run. */
+function memoryPublishSpan(destination: string, event: EventEnvelope): TraceCarrier | undefined {
+  const own = eventTrace(event);
+  const attributes = { 'messaging.system': 'memory', 'messaging.operation.type': 'publish', 'messaging.destination.name': destination, 'messaging.message.id': event.id };
+  return instantSpan(`publish ${destination}`, { kind: SpanKind.PRODUCER, parent: own ? contextFromCarrier(own) : undefined, attributes });
+}
+
+/**
+ * Handles one event in a CONSUMER span. A message of one event continues the producer's span (the
+ * message headers); an event of a bigger message continues its own trace, linked to the message.
+ */
+function consumeSpan<T>(queue: string, event: EventEnvelope, message: TraceCarrier | undefined, single: boolean, fn: () => Promise<T>): Promise<T> {
+  if (!tracingEnabled()) return fn();
+  const own = event.traceparent ? { traceparent: event.traceparent, tracestate: event.tracestate } : undefined;
+  const parent = single ? (message?.traceparent ? message : own) : (own ?? message);
+  const attributes = { 'messaging.system': 'rabbitmq', 'messaging.operation.type': 'process', 'messaging.destination.name': queue, 'messaging.message.id': event.id, 'wallet.event.type': event.type };
+  return withSpan(`process ${queue}`, { kind: SpanKind.CONSUMER, parent: contextFromCarrier(parent), links: parent === message ? [] : linkTo(message), attributes }, fn);
+}
+
+/** A whole message handled at once (the balance router): one CONSUMER span linked to each event's trace. */
+function consumeMessageSpan<T>(queue: string, events: readonly EventEnvelope[], message: TraceCarrier | undefined, fn: () => Promise<T>): Promise<T> {
+  if (!tracingEnabled()) return fn();
+  const parent = message?.traceparent ? message : eventTrace(events[0]!);
+  const links = events.slice(0, 100).flatMap((e) => (e.traceparent ? linkTo({ traceparent: e.traceparent }) : []));
+  const attributes = { 'messaging.system': 'rabbitmq', 'messaging.operation.type': 'process', 'messaging.destination.name': queue, 'messaging.batch.message_count': events.length };
+  return withSpan(`process ${queue}`, { kind: SpanKind.CONSUMER, parent: contextFromCarrier(parent), links, attributes }, fn);
+}
+
 /** AMQP topic matching: `*` is one word, `#` is zero or more. */
 export function topicMatches(pattern: string, key: string): boolean {
   const p = pattern.split('.');
@@ -135,19 +184,23 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
       // One message per run of same-type events: the broker, the relay and the consumers each
       // handle one message where they would handle hundreds.
       await Promise.all(
-        chunkByType(events, eventsPerMessageMax).map((chunk) =>
-          pub.send(
-            {
-              exchange: EVENTS_EXCHANGE,
-              routingKey: options.routingKey ?? chunk[0]!.type,
-              durable: true,
-              messageId: chunk.length === 1 ? chunk[0]!.id : `${chunk[0]!.id}+${chunk.length}`,
-              contentType: chunk.length === 1 ? 'application/json' : EVENT_BATCH_TYPE,
-              type: chunk[0]!.type,
-            },
-            chunk.length === 1 ? chunk[0] : chunk,
-          ),
-        ),
+        chunkByType(events, eventsPerMessageMax).map((chunk) => {
+          const routingKey = options.routingKey ?? chunk[0]!.type;
+          return publishSpan(routingKey, chunk, (headers) =>
+            pub.send(
+              {
+                exchange: EVENTS_EXCHANGE,
+                routingKey,
+                durable: true,
+                messageId: chunk.length === 1 ? chunk[0]!.id : `${chunk[0]!.id}+${chunk.length}`,
+                contentType: chunk.length === 1 ? 'application/json' : EVENT_BATCH_TYPE,
+                type: chunk[0]!.type,
+                headers,
+              },
+              chunk.length === 1 ? chunk[0] : chunk,
+            ),
+          );
+        }),
       );
     },
     async subscribe({ queue: name, topics, handler, messageHandler, singleActiveConsumer = false, prefetch = 50, concurrency = 1 }) {
@@ -183,7 +236,9 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
           // The message is acknowledged once every event in it is handled; if one fails, the whole
           // message comes back (handlers are idempotent) and, after the delivery limit, goes to the
           // dead-letter queue with the failing event in it. An event refused for good goes there at once.
-          const handle = (event: EventEnvelope) => handler(event).catch((error: unknown) => deadLetter(error, event));
+          const traced = tracingEnabled() ? messageTrace(message) : undefined;
+          const handle = (event: EventEnvelope) =>
+            consumeSpan(queue, event, traced, events.length === 1, () => handler(event)).catch((error: unknown) => deadLetter(error, event));
           const deadLetter = async (error: unknown, event: EventEnvelope) => {
             if (!(error instanceof DeadLetterError)) throw error;
             publisher ??= connection.createPublisher({ confirm: true, maxAttempts: 3, exchanges });
@@ -192,7 +247,7 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
               event,
             );
           };
-          if (messageHandler) await messageHandler(events);
+          if (messageHandler) await consumeMessageSpan(queue, events, traced, () => messageHandler(events));
           else if (concurrency > 1) await Promise.all(events.map(handle));
           else for (const event of events) await handle(event);
         },
@@ -262,6 +317,15 @@ export function createRabbitBus(url: string, log: Logger, namespace = 'wallet'):
   };
 }
 
+function messageTrace(message: AsyncMessage): TraceCarrier | undefined {
+  const value = (name: string) => {
+    const v: unknown = message.headers?.[name];
+    return typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : undefined;
+  };
+  const traceparent = value('traceparent');
+  return traceparent ? { traceparent, tracestate: value('tracestate') } : undefined;
+}
+
 function parseMessage(message: AsyncMessage): EventEnvelope[] | undefined {
   let body: unknown = message.body;
   if (Buffer.isBuffer(body)) {
@@ -280,7 +344,7 @@ function parseMessage(message: AsyncMessage): EventEnvelope[] | undefined {
 export function createMemoryBus(log: Logger): Bus & { deadLetters: (EventEnvelope & { reason?: string })[] } {
   interface Queue {
     sub: Subscription;
-    items: EventEnvelope[];
+    items: { event: EventEnvelope; trace?: TraceCarrier }[];
     running: boolean;
     deadLettered: number;
   }
@@ -288,11 +352,12 @@ export function createMemoryBus(log: Logger): Bus & { deadLetters: (EventEnvelop
   const deadLetters: (EventEnvelope & { reason?: string })[] = [];
   let closed = false;
 
-  const deliver = async (q: Queue, event: EventEnvelope) => {
+  const deliver = async (q: Queue, { event, trace }: { event: EventEnvelope; trace?: TraceCarrier }) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        if (q.sub.messageHandler) await q.sub.messageHandler([structuredClone(event)]);
-        else await q.sub.handler(structuredClone(event));
+        const sub = q.sub;
+        if (sub.messageHandler) await consumeMessageSpan(sub.queue, [event], trace, () => sub.messageHandler!([structuredClone(event)]));
+        else await consumeSpan(sub.queue, event, trace, true, () => sub.handler(structuredClone(event)));
         return;
       } catch (error) {
         if (error instanceof DeadLetterError) {
@@ -319,7 +384,7 @@ export function createMemoryBus(log: Logger): Bus & { deadLetters: (EventEnvelop
       while (q.items.length > 0 && !closed) {
         // Up to `concurrency` deliveries at once, started in order, like the RabbitMQ consumer.
         const batch = q.items.splice(0, q.sub.concurrency ?? 1);
-        await Promise.all(batch.map((event) => deliver(q, event)));
+        await Promise.all(batch.map((item) => deliver(q, item)));
       }
     } finally {
       q.running = false;
@@ -330,8 +395,10 @@ export function createMemoryBus(log: Logger): Bus & { deadLetters: (EventEnvelop
     deadLetters,
     async publish(events, options = {}) {
       for (const event of events) {
+        // Each event is its own message here, published in its own PRODUCER span.
+        const trace = tracingEnabled() ? memoryPublishSpan(options.routingKey ?? event.type, event) : undefined;
         for (const q of queues.values()) {
-          if (q.sub.topics.some((t) => topicMatches(t, options.routingKey ?? event.type))) q.items.push(event);
+          if (q.sub.topics.some((t) => topicMatches(t, options.routingKey ?? event.type))) q.items.push({ event, trace });
         }
       }
       for (const q of queues.values()) setImmediate(() => void drain(q));

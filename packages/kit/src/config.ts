@@ -1,3 +1,5 @@
+import { tracingConfig, type TracingConfig } from './telemetry.ts';
+
 // Helpers to read configuration. Only config.ts files (and launchers) pass process.env here.
 export type Env = Record<string, string | undefined>;
 
@@ -54,6 +56,8 @@ export interface CommonConfig {
   tokenIssuer: string;
   tokenAudience: string;
   internalClientSecret: string;
+  /** OpenTelemetry tracing (off unless an OTLP endpoint is set). */
+  tracing: TracingConfig;
 }
 
 export const defaultPorts = { gateway: 8080, alias: 8081, account: 8082, transaction: 8083, balance: 8084 } as const;
@@ -88,5 +92,6 @@ export function commonConfig(env: Env): CommonConfig {
     tokenAudience: str(env, 'TOKEN_AUDIENCE', 'wallet-api'),
     // Services authenticate to each other with client credentials; never a built-in default.
     internalClientSecret: str(env, 'INTERNAL_CLIENT_SECRET'),
+    tracing: tracingConfig(env),
   };
 }

@@ -4,6 +4,7 @@ import CircuitBreaker from 'opossum';
 import type { Registry } from 'prom-client';
 import { ProblemError } from './errors.ts';
 import { observeBreaker } from './metrics.ts';
+import { injectTraceHeaders, SpanKind, withSpan } from './telemetry.ts';
 
 export interface ServiceResponse<T = unknown> {
   status: number;
@@ -83,22 +84,28 @@ async function withRetries<T>(breaker: CircuitBreaker, attempts: number, fire: (
 }
 
 export function createServiceClient({ name, baseUrl, tokens, timeoutMs = 2000, getAttemptsMax = 3, metrics }: ClientOptions): ServiceClient {
-  const call = async (method: string, path: string, body: unknown, token?: string, requestId?: string): Promise<ServiceResponse> => {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (requestId) headers['x-request-id'] = requestId;
-    const response = await fetch(new URL(path, baseUrl), {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
+  const call = (method: string, path: string, body: unknown, token?: string, requestId?: string): Promise<ServiceResponse> => {
+    const url = new URL(path, baseUrl);
+    // A CLIENT span per attempt; its traceparent goes with the request.
+    const attributes = { 'http.request.method': method, 'server.address': url.hostname, 'url.full': `${url.origin}${url.pathname}`, 'peer.service': name };
+    return withSpan(`${method} ${name}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (token) headers.authorization = `Bearer ${token}`;
+      if (requestId) headers['x-request-id'] = requestId;
+      const response = await fetch(url, {
+        method,
+        headers: injectTraceHeaders(headers),
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      span?.setAttribute('http.response.status_code', response.status);
+      const text = await response.text();
+      const parsed = text ? JSON.parse(text) : undefined;
+      // 5xx counts against the breaker; 4xx is an answer.
+      if (response.status >= 500) throw new ServerError(`${name} answered ${response.status}`);
+      return { status: response.status, body: parsed };
     });
-    const text = await response.text();
-    const parsed = text ? JSON.parse(text) : undefined;
-    // 5xx counts against the breaker; 4xx is an answer.
-    if (response.status >= 500) throw new ServerError(`${name} answered ${response.status}`);
-    return { status: response.status, body: parsed };
   };
 
   const breaker = new CircuitBreaker(call, { name, ...breakerOptions });

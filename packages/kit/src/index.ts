@@ -11,3 +11,4 @@ export * from './http-client.ts';
 export * from './infra.ts';
 export * from './batcher.ts';
 export * from './metrics.ts';
+export * from './telemetry.ts';

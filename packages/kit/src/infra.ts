@@ -9,6 +9,7 @@ import type { CommonConfig } from './config.ts';
 import type { Db } from './db.ts';
 import { createPgDb } from './db.ts';
 import { closeOnSignals, type DependencyCheck } from './service.ts';
+import { logTraceFields, startTracing } from './telemetry.ts';
 
 export interface Infra {
   db: Db;
@@ -17,7 +18,7 @@ export interface Infra {
 }
 
 export function createRealInfra(config: CommonConfig, service: string): Infra {
-  const log = pino({ level: config.logLevel, base: { service } });
+  const log = pino({ level: config.logLevel, base: { service }, mixin: logTraceFields });
   return {
     db: createPgDb(config.databaseUrl, config.databasePoolMax),
     bus: createRabbitBus(config.rabbitmqUrl, log, config.namespace),
@@ -47,6 +48,8 @@ export async function runStandalone(
   name: keyof CommonConfig['ports'],
   create: (infra: Infra) => Promise<RunningService>,
 ): Promise<void> {
+  // Before anything else, so that the service's server and clients are traced from the start.
+  const tracing = startTracing(config.tracing, name);
   const infra = createRealInfra(config, name);
   const service = await create(infra);
   await service.app.listen({ host: config.host, port: config.ports[name] });
@@ -54,6 +57,7 @@ export async function runStandalone(
   closeOnSignals(async () => {
     await service.stop();
     await closeInfra(infra);
+    await tracing.shutdown();
   }, service.app.log);
 }
 

@@ -1,12 +1,18 @@
 // Transactional outbox: events are written in the same transaction as the change they describe,
 // then a relay publishes them at least once and deletes what the broker confirmed.
-import type { Bus, EventEnvelope } from './bus.ts';
+import { eventTrace, type Bus, type EventEnvelope } from './bus.ts';
 import type { Db, Queryable } from './db.ts';
 import { crashPoint } from './crash.ts';
+import { outsideTraces } from './telemetry.ts';
 
+/**
+ * Events without a trace context get the active one (the request's), kept in the envelope: the relay
+ * publishes later, outside any request, and consumers still continue the trace that made the event.
+ */
 export async function appendOutbox(q: Queryable, schema: string, events: readonly EventEnvelope[]): Promise<void> {
   if (events.length === 0) return;
-  await q.query(`INSERT INTO ${schema}.outbox (event) SELECT unnest($1::jsonb[])`, [events.map((e) => JSON.stringify(e))]);
+  const rows = events.map((e) => JSON.stringify(e.traceparent ? e : { ...e, ...eventTrace(e) }));
+  await q.query(`INSERT INTO ${schema}.outbox (event) SELECT unnest($1::jsonb[])`, [rows]);
 }
 
 /** Events written and not yet confirmed by the broker (grows while it is away). */
@@ -67,7 +73,8 @@ export function startOutboxRelay({ db, bus, schema, log, batchSizeMax = 500, pol
       again = true;
       return;
     }
-    running = flush()
+    // Woken from a commit, the relay must not run inside that request's trace: each event has its own.
+    running = outsideTraces(flush)
       .catch((error) => {
         log.warn({ err: error, schema }, 'outbox relay could not publish; will retry');
         return 0;

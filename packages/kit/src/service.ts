@@ -1,6 +1,7 @@
 // What every service shares over HTTP: Fastify with schemas, problem+json errors, request ids,
 // one log line per request, /healthz, /readyz and /metrics.
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { isIP } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -10,6 +11,7 @@ import addFormatsModule from 'ajv-formats';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { ConfigError } from './config.ts';
 import { ProblemError, problemBody, type ProblemBody } from './errors.ts';
+import { describeServerSpan, logTraceFields, requestTraceId, traceRequests, tracingEnabled } from './telemetry.ts';
 
 export type App = FastifyInstance<
   import('node:http').Server,
@@ -91,15 +93,35 @@ export function readinessOf(results: Record<string, boolean | DependencyCheck>):
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
+/** Keys whose values never reach a log line, at any of the first three levels of a logged object. */
+export const logSecretKeys = [
+  'password', 'currentPassword', 'newPassword', 'current_password', 'new_password',
+  'client_secret', 'clientSecret', 'secret', 'internalClientSecret', 'operatorClientSecret',
+  'token', 'access_token', 'refresh_token', 'id_token', 'accessToken', 'refreshToken', 'idToken',
+  'code', 'otp', 'totp', 'recovery_code', 'recoveryCodes', 'totpSecret', 'otpauthUri',
+  'privateKey', 'private_key', 'privateJwk', 'totpEncryptionKey', 'keyEncryptionKey',
+  'authorization', 'cookie', 'set-cookie',
+];
+
 export const logRedactPaths = [
   'req.headers.authorization',
-  '*.password',
-  '*.client_secret',
-  '*.refresh_token',
-  '*.access_token',
-  '*.token',
-  '*.code',
+  'req.headers.cookie',
+  'req.headers["x-internal-client-secret"]',
+  'res.headers["set-cookie"]',
+  ...logSecretKeys.flatMap((key) => {
+    const k = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : `["${key}"]`;
+    const at = (prefix: string) => (k.startsWith('[') ? `${prefix}${k}` : `${prefix}.${k}`);
+    return [k.startsWith('[') ? `${k}` : k, at('*'), at('*.*')];
+  }),
 ];
+
+/** Query parameters whose values are replaced in the logged URL (nothing should send them there). */
+const secretQueryParam = new RegExp(`([?&](?:${logSecretKeys.map((k) => k.replace(/[-]/g, '\\-')).join('|')})=)[^&#]*`, 'gi');
+
+/** The request URL as logged: secret-looking query values replaced. */
+export function loggedUrl(url: string): string {
+  return url.includes('?') ? url.replace(secretQueryParam, '$1[redacted]') : url;
+}
 
 function validators() {
   // Bodies are never coerced: a JSON number must not quietly become an amount string.
@@ -119,7 +141,11 @@ export async function createService(options: ServiceOptions): Promise<{ app: App
       level: options.logLevel ?? 'info',
       base: { service: options.name },
       redact: { paths: logRedactPaths, censor: '[redacted]' },
+      // trace_id and span_id on every line written while a span is active.
+      mixin: logTraceFields,
     },
+    // Traced: every request runs inside its server span (a wrapped listener; Fastify's own server otherwise).
+    ...(tracingEnabled() ? { serverFactory: tracedServer } : {}),
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
     // E-mail aliases may be 254 characters; longer path parameters get a problem+json 404 or 400.
     routerOptions: { maxParamLength: 512 },
@@ -167,13 +193,22 @@ export async function createService(options: ServiceOptions): Promise<{ app: App
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    describeServerSpan(request.raw, request.routeOptions.url ?? 'unmatched', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     httpDuration.observe({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000);
     if (route === '/healthz' || route === '/readyz' || route === '/metrics') return;
     request.log.info(
-      { method: request.method, url: request.url, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, caller: request.caller?.subject },
+      {
+        method: request.method,
+        url: loggedUrl(request.url),
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        caller: request.caller?.subject,
+        trace_id: requestTraceId(request.raw),
+      },
       'request',
     );
   });
@@ -199,6 +234,18 @@ export async function createService(options: ServiceOptions): Promise<{ app: App
 
   return { app, metrics };
 }
+
+/** Fastify's HTTP/1 server, built the same way (its timeouts), with each request run in its span. */
+const tracedServer = (
+  handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void,
+  options: { http?: import('node:http').ServerOptions; keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number },
+) => {
+  const server = createServer(options.http ?? {}, traceRequests(handler));
+  if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+  if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+  server.setTimeout(options.connectionTimeout ?? 0);
+  return server;
+};
 
 function toProblem(error: FastifyError, request: FastifyRequest): ProblemBody {
   if (error instanceof ProblemError) return error.toBody();

@@ -2,7 +2,7 @@
 // The same service code as production; only the infrastructure differs.
 import { join } from 'node:path';
 import pino from 'pino';
-import { commonConfig, createMemoryBus, createMemoryCache, createPgliteDb, openPglite, type Env, type Infra, type RunningService } from '@wallet/kit';
+import { commonConfig, logTraceFields, startTracing, createMemoryBus, createMemoryCache, createPgliteDb, openPglite, type Env, type Infra, type RunningService } from '@wallet/kit';
 import { embeddedSecrets, type Secrets } from './secrets.ts';
 import { createServiceByName, serviceNames } from './services.ts';
 
@@ -24,7 +24,9 @@ export async function startEmbedded({ dataDir, env = {} }: EmbeddedOptions): Pro
   const { generated: _generated, ...credentials } = secrets;
   const fullEnv: Env = { ...env, ...credentials, WALLET_MODE: 'embedded' };
   const common = commonConfig(fullEnv);
-  const log = pino({ level: common.logLevel, base: { service: 'embedded' } });
+  const log = pino({ level: common.logLevel, base: { service: 'embedded' }, mixin: logTraceFields });
+  // One process, one tracer provider: every service's spans carry the service name "wallet".
+  const tracing = startTracing(common.tracing, 'wallet');
   const pglite = await openPglite(dataDir ? join(dataDir, 'pglite') : undefined);
   const infra: Infra = { db: createPgliteDb(pglite), bus: createMemoryBus(log), cache: createMemoryCache() };
 
@@ -33,6 +35,7 @@ export async function startEmbedded({ dataDir, env = {} }: EmbeddedOptions): Pro
     for (const service of [...services].reverse()) await service.stop().catch((error) => log.error({ err: error }, 'stop failed'));
     await infra.bus.close();
     await pglite.close();
+    await tracing.shutdown();
   };
   try {
     for (const name of serviceNames) {

@@ -4,7 +4,7 @@
 // request id and X-Forwarded-* are set here.
 import replyFrom, { type FastifyReplyFromHooks } from '@fastify/reply-from';
 import type { FastifyReply, FastifyRequest, onRequestHookHandler, RouteHandlerMethod } from 'fastify';
-import { problemBody, ProblemError, type App, type TokenVerifier } from '@wallet/kit';
+import { injectTraceHeaders, problemBody, ProblemError, type App, type TokenVerifier } from '@wallet/kit';
 import type { GatewayConfig, UpstreamName } from './config.ts';
 import { identifyCaller, requireCaller } from './edge-auth.ts';
 import { breakersOf, createBalancer, type Balancer, type Instance, type UpstreamBreaker } from './balancer.ts';
@@ -57,7 +57,7 @@ function rewriteRequestHeaders(trustsProxies: boolean): RewriteRequestHeaders {
     out['x-forwarded-for'] = forwardedFor(request, trustsProxies);
     out['x-forwarded-proto'] = request.protocol;
     if (request.host) out['x-forwarded-host'] = request.host;
-    return out;
+    return injectTraceHeaders(out); // the gateway's server span becomes the service's parent
   };
 }
 

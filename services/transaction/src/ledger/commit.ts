@@ -3,7 +3,7 @@
 // locks), count policy usage, decide each item against the group's running state, and write it all
 // in one statement. Each result is exactly what one-at-a-time processing would give.
 import { randomUUID } from 'node:crypto';
-import { problemBody, ProblemError, type EventEnvelope, type Queryable, type Settled } from '@wallet/kit';
+import { problemBody, ProblemError, type EventEnvelope, type Queryable, type Settled, type TraceCarrier } from '@wallet/kit';
 import type { TransactionRejected } from '@wallet/contracts';
 import { decideHold, decidePost, decideRelease, isExpired, type LedgerHold } from '../domain/hold.ts';
 import { addUsage, checkPolicy, needsPayeeCheck, needsUsage, noUsage, usageWindowSeconds, type Policy, type Usage } from '../domain/policy.ts';
@@ -34,6 +34,8 @@ export interface Unit {
   items: Resolved[];
   atomic: boolean;
   batch: boolean;
+  /** The submitting request's trace: the unit's events carry it (the group commit serves many). */
+  trace?: TraceCarrier;
 }
 
 type Verdict = { status: number; body: unknown } | Refusal;
@@ -299,7 +301,9 @@ export async function commitGroup(q: Queryable, policy: Policy, units: readonly 
   const results = new Map<Unit, Settled<Outcome>[]>();
   const outcomes: (IdempotencyKey & { status: number; body: unknown })[] = [];
   for (const unit of runs) {
+    const eventsBefore = g.events.length;
     const decided = decideUnit(g, unit);
+    if (unit.trace) for (const event of g.events.slice(eventsBefore)) Object.assign(event, unit.trace);
     results.set(unit, decided.map((value) => ({ ok: true, value })));
     if (!unit.key) continue;
     const { caller, key } = unit.key;

@@ -1,7 +1,7 @@
 // The ledger's entry point. Requests are resolved (accounts, alias, holds, who may act) on their own,
 // then committed in groups: every item waiting when the previous group finishes goes into ONE
 // PostgreSQL transaction (commit.ts), decided one after another (issue 3's group commit).
-import { createBatcher, ProblemError, type Db, type Settled } from '@wallet/kit';
+import { createBatcher, currentTraceCarrier, linkTo, ProblemError, withSpan, type Db, type Settled } from '@wallet/kit';
 import type { Policy } from '../domain/policy.ts';
 import type { Directory } from '../directory.ts';
 import { findIdempotency } from '../store/ledger-store.ts';
@@ -32,8 +32,11 @@ export interface LedgerServiceOptions {
 }
 
 export function createLedgerService({ db, directory, policy, onCommit, groupSizeMax, groupsInFlightMax, groupLingerMs }: LedgerServiceOptions): LedgerService {
+  // One commit serves many requests: its span starts a trace of its own, linked to each request's.
   const commit = async (units: Unit[]) => {
-    const results = await db.tx((q) => commitGroup(q, policy, units));
+    const links = units.slice(0, 128).flatMap((u) => linkTo(u.trace));
+    const attributes = { 'wallet.ledger.units': units.length, 'wallet.ledger.items': units.reduce((n, u) => n + u.items.length, 0) };
+    const results = await withSpan('ledger.commit', { root: true, links, attributes }, () => db.tx((q) => commitGroup(q, policy, units)));
     onCommit(results.flat());
     return results;
   };
@@ -71,7 +74,7 @@ export function createLedgerService({ db, directory, policy, onCommit, groupSize
         if (!stored.ok) throw stored.error;
         return stored.value;
       }
-      const [outcome] = await batcher.submit({ key, items: [resolved], atomic: false, batch: false });
+      const [outcome] = await batcher.submit({ key, items: [resolved], atomic: false, batch: false, trace: currentTraceCarrier() });
       if (!outcome!.ok) throw outcome!.error;
       return outcome!.value;
     },
@@ -85,7 +88,7 @@ export function createLedgerService({ db, directory, policy, onCommit, groupSize
         const error = (resolved[failed] as { error: unknown }).error;
         throw error instanceof ProblemError ? new ProblemError(error.code, `Transfer ${failed}: ${error.message}`, { index: failed }) : error;
       }
-      return batcher.submit({ key, items: resolved.map((r) => (r as { value: Resolved }).value), atomic, batch: true });
+      return batcher.submit({ key, items: resolved.map((r) => (r as { value: Resolved }).value), atomic, batch: true, trace: currentTraceCarrier() });
     },
 
     async expire(holds) {
