@@ -152,10 +152,19 @@ describe('Prometheus scrapes every service with the committed configuration', { 
     assert.deepEqual(Object.fromEntries(outboxes.map((s) => [s.metric.service, s.metric.schema])), { account: 'account', transaction: 'ledger', balance: 'balance' });
     assert.equal((await query(base, 'outbox_oldest_event_age_seconds')).length, 3);
 
-    // Circuit breakers of the service clients, closed.
+    // Circuit breakers of the service clients and of the gateway's upstream instances ("<upstream> <url>"), closed.
     const breakers = await query(base, 'circuit_breaker_state');
-    assert.deepEqual(breakers.map((s) => `${s.metric.service}->${s.metric.breaker}=${s.value[1]}`).sort(), ['balance->transaction=0', 'transaction->account=0', 'transaction->alias=0']);
-    assert.equal((await query(base, 'circuit_breaker_rejected_total')).length, 3);
+    const named = breakers.map((s) => `${s.metric.service}->${s.metric.breaker?.replace(/ http:\/\/127\.0\.0\.1:\d+$/, '')}=${s.value[1]}`);
+    assert.deepEqual(named.sort(), [
+      'balance->transaction=0',
+      'gateway->account=0',
+      'gateway->alias=0',
+      'gateway->balance=0',
+      'gateway->transaction=0',
+      'transaction->account=0',
+      'transaction->alias=0',
+    ]);
+    assert.equal((await query(base, 'circuit_breaker_rejected_total')).length, 7);
 
     // Consumer lag per consumed queue, with a consumer each and nothing dead-lettered.
     const queues = await query(base, 'bus_queue_ready_messages');
