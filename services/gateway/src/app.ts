@@ -1,6 +1,6 @@
 // The gateway: the one public entry. Routes each public path to its service, checks access tokens at
 // the edge, rate-limits, sets request ids, limits body sizes and serves the merged API docs.
-// It keeps no data of its own; only the rate-limit counters live in Redis (or memory when embedded).
+// It also serves the browser app (web.ts). It keeps no data of its own; only the rate-limit counters live in Redis (or memory when embedded).
 import { createService, type Infra, type RunningService } from '@wallet/kit';
 import type { GatewayConfig, UpstreamName } from './config.ts';
 import { registerDocs } from './docs.ts';
@@ -8,6 +8,7 @@ import { createEdgeVerifier } from './edge-auth.ts';
 import { createDocsCache } from './openapi.ts';
 import { registerProxy } from './proxy.ts';
 import { registerRateLimits } from './rate-limit.ts';
+import { registerWeb } from './web.ts';
 
 function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -60,6 +61,7 @@ export async function createGatewayService(config: GatewayConfig, infra: Infra):
       })
     : undefined;
   await registerDocs(app, docs, limiters.anonymous);
+  await registerWeb(app, { limit: limiters.anonymous });
 
   return {
     name: 'gateway',

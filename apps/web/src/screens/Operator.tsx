@@ -1,0 +1,250 @@
+// The operator console: one account (deposit, withdraw, freeze, its drift and lag), one transfer
+// (find, reverse), and where the system-wide figures are.
+import { useState, type FormEvent } from 'react';
+import { api, type Account, type Balance, type Transfer } from '../api.ts';
+import { digitsOf } from '../currencies.ts';
+import { newKey } from '../keys.ts';
+import { parseMajor } from '../money.ts';
+import { describe, ErrorText, Field, Money, Section, Status } from '../ui.tsx';
+import { checkDrift, type DriftReport } from './drift.ts';
+
+export function Operator() {
+  return (
+    <>
+      <AccountDesk />
+      <TransferDesk />
+      <Section title="System figures">
+        <p>
+          The drift check's and the event pipeline's figures are Prometheus metrics of the balance service (<code>balance_drifted_accounts</code>,{' '}
+          <code>balance_projection_lag_entries</code>, <code>balance_event_lag_seconds</code>) at its own <code>/metrics</code>, which the gateway does not
+          route. Above, “Check drift and lag” measures the same for one account through the public API.
+        </p>
+      </Section>
+    </>
+  );
+}
+
+function AccountDesk() {
+  const [accountId, setAccountId] = useState('');
+  const [account, setAccount] = useState<Account>();
+  const [balance, setBalance] = useState<Balance>();
+  const [drift, setDrift] = useState<DriftReport>();
+  const [amount, setAmount] = useState('');
+  const [key, setKey] = useState<string>();
+  const [error, setError] = useState<string>();
+  const [status, setStatus] = useState<string>();
+  const [busy, setBusy] = useState(false);
+
+  const run = async (what: () => Promise<string | undefined>) => {
+    setBusy(true);
+    setError(undefined);
+    setStatus(undefined);
+    try {
+      setStatus(await what());
+    } catch (err) {
+      setError(describe(err, account?.currency));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const refresh = async (id: string) => {
+    const found = await api.account(id);
+    setAccount(found);
+    setBalance(await api.balance(id).catch(() => undefined));
+    return found;
+  };
+
+  const find = (event: FormEvent) => {
+    event.preventDefault();
+    setDrift(undefined);
+    void run(async () => {
+      const found = await refresh(accountId.trim());
+      return `${found.name}, ${found.currency}, ${found.status}.`;
+    });
+  };
+
+  // The key lives until the API answers, so a retry after a network error cannot move money twice.
+  const move = (kind: 'deposits' | 'withdrawals') =>
+    void run(async () => {
+      if (!account) return undefined;
+      const parsed = parseMajor(amount, digitsOf(account.currency));
+      if (!parsed.ok) throw new Error(parsed.reason);
+      const attempt = key ?? newKey();
+      setKey(attempt);
+      try {
+        await api.move(kind, { accountId: account.id, amount: parsed.minor.toString(), currency: account.currency }, attempt);
+      } catch (err) {
+        if (!(err instanceof Error) || err.name !== 'NetworkError') setKey(undefined);
+        throw err;
+      }
+      setKey(undefined);
+      setAmount('');
+      await refresh(account.id);
+      return `${kind === 'deposits' ? 'Deposited' : 'Withdrew'} ${amount.trim()} ${account.currency}.`;
+    });
+
+  return (
+    <Section title="Account">
+      <form onSubmit={find} className="row">
+        <Field label="Account id" name="operator-account" autoComplete="off" required value={accountId} onChange={(e) => (setAccountId(e.target.value), setAccount(undefined))} />
+        <button type="submit" disabled={busy}>
+          Find account
+        </button>
+      </form>
+      <ErrorText error={error} />
+      <Status text={status} />
+      {account && (
+        <>
+          <dl className="facts">
+            <dt>Name</dt>
+            <dd>{account.name}</dd>
+            <dt>Status</dt>
+            <dd className="account-status">{account.status}</dd>
+            <dt>Owner</dt>
+            <dd>
+              <code>{account.ownerId}</code>
+            </dd>
+            <dt>Available</dt>
+            <dd>{balance ? <Money minor={balance.available} currency={account.currency} /> : '—'}</dd>
+          </dl>
+          <form onSubmit={(e) => (e.preventDefault(), move('deposits'))}>
+            <Field label={`Amount in ${account.currency}`} name="operator-amount" inputMode="decimal" autoComplete="off" required value={amount} onChange={(e) => (setAmount(e.target.value), setKey(undefined))} />
+            <div className="row">
+              <button type="submit" disabled={busy}>
+                Deposit
+              </button>
+              <button type="button" disabled={busy} onClick={() => move('withdrawals')}>
+                Withdraw
+              </button>
+            </div>
+          </form>
+          <div className="row">
+            <button
+              type="button"
+              className={account.status === 'frozen' ? '' : 'danger'}
+              disabled={busy || account.status === 'closed'}
+              onClick={() =>
+                void run(async () => {
+                  const changed = await api.setFrozen(account.id, account.status !== 'frozen');
+                  setAccount(changed);
+                  return changed.status === 'frozen' ? 'Frozen: no money moves in or out.' : 'Unfrozen.';
+                })
+              }
+            >
+              {account.status === 'frozen' ? 'Unfreeze' : 'Freeze'}
+            </button>
+            <button type="button" className="secondary" disabled={busy} onClick={() => void run(async () => (setDrift(await checkDrift(account)), undefined))}>
+              Check drift and lag
+            </button>
+          </div>
+          {drift && <DriftView report={drift} currency={account.currency} />}
+        </>
+      )}
+    </Section>
+  );
+}
+
+function DriftView({ report, currency }: { report: DriftReport; currency: string }) {
+  return (
+    <dl className="facts drift">
+      <dt>Ledger</dt>
+      <dd>
+        <Money minor={report.ledgerPosted} currency={currency} /> at entry {report.ledgerSequence}
+      </dd>
+      <dt>Read model</dt>
+      <dd>
+        <Money minor={report.projectionPosted} currency={currency} /> at entry {report.projectionSequence}
+      </dd>
+      <dt>Lag</dt>
+      <dd className="lag">{report.lagEntries} entries behind</dd>
+      <dt>Drift</dt>
+      <dd className="drift-result">{report.drifted === undefined ? 'not comparable until the read model catches up' : report.drifted ? 'DRIFTED: the read model differs from the ledger' : 'none'}</dd>
+    </dl>
+  );
+}
+
+function TransferDesk() {
+  const [transferId, setTransferId] = useState('');
+  const [transfer, setTransfer] = useState<Transfer>();
+  const [amount, setAmount] = useState('');
+  const [key, setKey] = useState<string>();
+  const [error, setError] = useState<string>();
+  const [status, setStatus] = useState<string>();
+
+  const find = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(undefined);
+    setStatus(undefined);
+    try {
+      setTransfer(await api.transfer(transferId.trim()));
+    } catch (err) {
+      setTransfer(undefined);
+      setError(describe(err));
+    }
+  };
+  const reverse = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!transfer) return;
+    setError(undefined);
+    let minor: string | undefined;
+    if (amount.trim()) {
+      const parsed = parseMajor(amount, digitsOf(transfer.currency));
+      if (!parsed.ok) return setError(parsed.reason);
+      minor = parsed.minor.toString();
+    }
+    const attempt = key ?? newKey();
+    setKey(attempt);
+    try {
+      const reversal = await api.reverse(transfer.id, minor, attempt);
+      setKey(undefined);
+      setStatus(`Reversed: transfer ${reversal.id}.`);
+      setTransfer(await api.transfer(transfer.id));
+    } catch (err) {
+      if (!(err instanceof Error) || err.name !== 'NetworkError') setKey(undefined);
+      setError(describe(err, transfer.currency));
+    }
+  };
+
+  return (
+    <Section title="Transfer">
+      <form onSubmit={find} className="row">
+        <Field label="Transfer id" name="operator-transfer" autoComplete="off" required value={transferId} onChange={(e) => setTransferId(e.target.value)} />
+        <button type="submit">Find transfer</button>
+      </form>
+      <ErrorText error={error} />
+      <Status text={status} />
+      {transfer && (
+        <>
+          <dl className="facts">
+            <dt>Kind</dt>
+            <dd>{transfer.kind}</dd>
+            <dt>Amount</dt>
+            <dd>
+              <Money minor={transfer.amount} currency={transfer.currency} />
+            </dd>
+            <dt>Reversed so far</dt>
+            <dd>
+              <Money minor={transfer.reversedAmount} currency={transfer.currency} />
+            </dd>
+            <dt>From</dt>
+            <dd>
+              <code>{transfer.fromAccountId}</code>
+            </dd>
+            <dt>To</dt>
+            <dd>
+              <code>{transfer.toAccountId}</code>
+            </dd>
+            <dt>When</dt>
+            <dd>{new Date(transfer.createdAt).toLocaleString()}</dd>
+          </dl>
+          <form onSubmit={reverse}>
+            <Field label={`Amount to reverse in ${transfer.currency}`} name="reverse-amount" hint="Leave empty to reverse all that is left" inputMode="decimal" autoComplete="off" value={amount} onChange={(e) => (setAmount(e.target.value), setKey(undefined))} />
+            <button type="submit" className="danger">
+              Reverse
+            </button>
+          </form>
+        </>
+      )}
+    </Section>
+  );
+}
