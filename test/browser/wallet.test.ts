@@ -55,13 +55,17 @@ describe('the wallet in the browser', { ...needsChromium(), timeout: 240_000 }, 
     await ana.getByRole('button', { name: 'Open account' }).click();
     await available(ana, '0.00 USD').waitFor();
     anaAccount = (await ana.locator('.account-id').first().textContent()) ?? '';
+    await ana.getByRole('button', { name: 'Rename USD account' }).click();
+    await ana.getByLabel('New name for USD account').fill('Everyday');
+    await ana.getByLabel('New name for USD account').press('Enter');
+    await ana.getByRole('heading', { name: /^Everyday/ }).waitFor();
 
     // Bob signs up with the keyboard alone: the app's own path, a reload-proof URL.
     await bob.goto('/signup');
-    for (let i = 0; i < 12 && !(await bob.evaluate(() => document.activeElement?.getAttribute('name') === 'handle')); i++) await bob.keyboard.press('Tab');
+    for (let i = 0; i < 12 && !(await bob.evaluate("document.activeElement?.getAttribute('name') === 'handle'")); i++) await bob.keyboard.press('Tab');
     await bob.keyboard.type(handles.bob);
     await bob.keyboard.press('Tab');
-    assert.equal(await bob.evaluate(() => document.activeElement?.getAttribute('name')), 'displayName');
+    assert.equal(await bob.evaluate("document.activeElement?.getAttribute('name')"), 'displayName');
     await bob.keyboard.type('Bob Marley');
     await bob.keyboard.press('Tab');
     await bob.keyboard.type('another long secret');
@@ -90,7 +94,7 @@ describe('the wallet in the browser', { ...needsChromium(), timeout: 240_000 }, 
   });
 
   test('Ana sends to @bob after seeing his masked name; his balance changes without a reload', async () => {
-    await bob.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await bob.evaluate('window.notReloaded = true');
     await ana.getByRole('link', { name: 'Send' }).click();
     await ana.getByLabel('To').fill(`@${handles.bob}`);
     await ana.getByLabel('Amount in USD').fill('25.10');
@@ -98,14 +102,14 @@ describe('the wallet in the browser', { ...needsChromium(), timeout: 240_000 }, 
     await ana.getByRole('button', { name: 'Review' }).click();
     const confirm = ana.getByRole('group', { name: 'Confirm the transfer' });
     await confirm.getByText('Bob M.').waitFor();
-    assert.match((await confirm.textContent()) ?? '', /25\.10 USD/);
+    assert.match((await confirm.textContent()) ?? '', /Send 25\.10 USD from Everyday to Bob M\. \(@bob\)/);
     await screenshot(ana, '04-send-confirm');
     // A double click sends once: one idempotency key per attempt, and the button waits for the answer.
     await confirm.getByRole('button', { name: 'Send' }).dblclick();
     await ana.getByRole('status').filter({ hasText: 'Sent. Your balance is now 74.90 USD.' }).waitFor();
 
     await available(bob, '25.10 USD').waitFor();
-    assert.equal(await bob.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true, 'the page was not reloaded');
+    assert.equal(await bob.evaluate('window.notReloaded'), true, 'the page was not reloaded');
     await screenshot(bob, '03-accounts');
   });
 

@@ -152,6 +152,7 @@ export const api = {
   accounts: () => call<{ items: Account[] }>('GET', '/v1/accounts').then((r) => r.items),
   account: (accountId: string) => call<Account>('GET', `/v1/accounts/${id(accountId)}`),
   openAccount: (currency: string, name?: string) => call<Account>('POST', '/v1/accounts', { body: { currency, ...(name ? { name } : {}) } }),
+  renameAccount: (accountId: string, name: string) => call<Account>('PATCH', `/v1/accounts/${id(accountId)}`, { body: { name } }),
   balance: (accountId: string) => call<Balance>('GET', `/v1/accounts/${id(accountId)}/balance`),
   history: (accountId: string, from: string, to: string) =>
     call<{ days: HistoryDay[] } & Record<string, unknown>>('GET', `/v1/accounts/${id(accountId)}/balance/history${q({ from, to, interval: 'day' })}`),

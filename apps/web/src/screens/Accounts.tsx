@@ -1,6 +1,6 @@
 // The person's accounts, each with its live balance, and a form to open one in a currency.
 import { useState, type FormEvent } from 'react';
-import { api } from '../api.ts';
+import { api, type Account } from '../api.ts';
 import { commonCurrencies, currencyName } from '../currencies.ts';
 import { describe, ErrorText, Field, Section, Status, useLoad } from '../ui.tsx';
 import { LiveBalance } from './LiveBalance.tsx';
@@ -45,6 +45,7 @@ export function Accounts() {
               <p className="small">
                 Account id <code className="account-id">{account.id}</code>
               </p>
+              <Rename account={account} onDone={accounts.reload} />
             </li>
           ))}
         </ul>
@@ -66,5 +67,41 @@ export function Accounts() {
         </form>
       </Section>
     </>
+  );
+}
+
+function Rename({ account, onDone }: { account: Account; onDone: () => void }) {
+  const [open, setOpen] = useState(false);
+  const [name, setName] = useState(account.name);
+  const [error, setError] = useState<string>();
+
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(undefined);
+    try {
+      await api.renameAccount(account.id, name.trim());
+      setOpen(false);
+      onDone();
+    } catch (err) {
+      setError(describe(err));
+    }
+  };
+
+  if (!open) {
+    return (
+      <button type="button" className="link" onClick={() => setOpen(true)}>
+        Rename {account.name}
+      </button>
+    );
+  }
+  return (
+    <form className="row" onSubmit={save}>
+      <Field label={`New name for ${account.name}`} name="rename" maxLength={60} required autoFocus value={name} onChange={(e) => setName(e.target.value)} />
+      <button type="submit">Save</button>
+      <button type="button" className="secondary" onClick={() => setOpen(false)}>
+        Cancel
+      </button>
+      <ErrorText error={error} />
+    </form>
   );
 }
