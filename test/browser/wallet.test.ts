@@ -189,7 +189,14 @@ describe('the wallet in the browser', { ...needsChromium(), timeout: 240_000 }, 
     await operator.getByLabel('Amount to reverse in USD').fill('5');
     await operator.getByRole('button', { name: 'Reverse' }).click();
     await operator.getByRole('status').filter({ hasText: 'Reversed' }).waitFor();
+    const figures = operator.getByRole('region', { name: 'System figures' });
+    await figures.getByRole('button', { name: 'Refresh figures' }).click();
+    await figures.locator('.event-lag', { hasText: /^[1-9][0-9]* events/ }).waitFor();
     await screenshot(operator, '09-operator');
+    // The figures are the operator's: none without a token, 403 with a person's.
+    assert.equal((await fetch(`${stack.gatewayUrl}/v1/admin/figures`)).status, 401);
+    const asPerson = "fetch('/v1/admin/figures', { headers: { authorization: 'Bearer ' + JSON.parse(sessionStorage.getItem('wallet.session')).accessToken } }).then((r) => r.status)";
+    assert.equal(await ana.evaluate(asPerson), 403);
     await available(bob, '21.00 USD').waitFor();
   });
 

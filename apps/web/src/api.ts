@@ -29,6 +29,11 @@ export interface Payee { alias: string; type: string; displayName: string; accou
 export interface OwnAlias { id: string; alias: string; type: string; status: 'active' | 'pending'; verified: boolean; expiresAt?: string; accounts: { currency: string; accountId: string; status: string }[] }
 export interface Me { id: string; handle: string; displayName: string; [key: string]: unknown }
 
+export interface Figures {
+  driftedAccounts: number | null; checkedAccounts: number | null; lagEntriesMax: number | null; driftCheckedAt: string | null; repairs: number | null;
+  eventLag: { events: number; meanSeconds: number | null; p99Seconds: number | null };
+}
+
 interface TokenReply { access_token: string; refresh_token?: string }
 
 type Listener = (session: Session | undefined) => void;
@@ -178,6 +183,7 @@ export const api = {
   totpDisable: (password: string, code: string) => call<unknown>('POST', '/v1/me/totp/disable', { body: { password, code } }),
   move: (kind: 'deposits' | 'withdrawals', body: { accountId: string; amount: string; currency: string }, key: string) =>
     call<Transfer>('POST', `/v1/${kind}`, { body, idempotencyKey: key }),
+  figures: () => call<Figures>('GET', '/v1/admin/figures'),
   setFrozen: (accountId: string, frozen: boolean) => call<Account>('POST', `/v1/accounts/${id(accountId)}/${frozen ? 'freeze' : 'unfreeze'}`),
   reverse: (transferId: string, amount: string | undefined, key: string) =>
     call<Transfer>('POST', `/v1/transfers/${id(transferId)}/reversals`, { body: amount ? { amount } : {}, idempotencyKey: key }),

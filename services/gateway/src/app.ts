@@ -5,6 +5,7 @@ import { createService, type Infra, type RunningService } from '@wallet/kit';
 import type { GatewayConfig, UpstreamName } from './config.ts';
 import { registerDocs } from './docs.ts';
 import { createEdgeVerifier } from './edge-auth.ts';
+import { registerFigures } from './figures.ts';
 import { createDocsCache } from './openapi.ts';
 import { registerProxy } from './proxy.ts';
 import { registerRateLimits } from './rate-limit.ts';
@@ -51,6 +52,7 @@ export async function createGatewayService(config: GatewayConfig, infra: Infra):
   const limiters = await registerRateLimits(app, config.rateLimit, infra.cache.redis);
   const verifier = createEdgeVerifier({ jwksUrl: config.jwksUrl, issuer: config.common.tokenIssuer, audience: config.common.tokenAudience });
   await registerProxy(app, { config, verifier, limiters });
+  await registerFigures(app, { verifier, balanceUrl: config.upstreams.balance, timeoutMs: config.readinessTimeoutMs, limit: limiters.caller });
 
   const docs = config.docs.enabled
     ? createDocsCache({

@@ -1,5 +1,5 @@
 // The operator console: one account (deposit, withdraw, freeze, its drift and lag), one transfer
-// (find, reverse), and where the system-wide figures are.
+// (find, reverse), and the system-wide drift and lag figures.
 import { useState, type FormEvent } from 'react';
 import { api, type Account, type Balance, type Transfer } from '../api.ts';
 import { digitsOf } from '../currencies.ts';
@@ -7,19 +7,14 @@ import { newKey } from '../keys.ts';
 import { parseMajor } from '../money.ts';
 import { describe, ErrorText, Field, Money, Section, Status } from '../ui.tsx';
 import { checkDrift, type DriftReport } from './drift.ts';
+import { Figures } from './Figures.tsx';
 
 export function Operator() {
   return (
     <>
       <AccountDesk />
       <TransferDesk />
-      <Section title="System figures">
-        <p>
-          The drift check's and the event pipeline's figures are Prometheus metrics of the balance service (<code>balance_drifted_accounts</code>,{' '}
-          <code>balance_projection_lag_entries</code>, <code>balance_event_lag_seconds</code>) at its own <code>/metrics</code>, which the gateway does not
-          route. Above, “Check drift and lag” measures the same for one account through the public API.
-        </p>
-      </Section>
+      <Figures />
     </>
   );
 }
