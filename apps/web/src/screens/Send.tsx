@@ -137,7 +137,8 @@ export function Send() {
             ?
           </p>
           <div className="row">
-            <button type="button" onClick={() => void confirm()} disabled={busy} aria-disabled={busy}>
+            {/* Focus moves here from the Review button, which is gone now. */}
+            <button type="button" autoFocus onClick={() => void confirm()} disabled={busy}>
               {busy ? 'Sending…' : retryable ? 'Retry sending' : 'Send'}
             </button>
             <button type="button" className="secondary" onClick={edited} disabled={busy}>
