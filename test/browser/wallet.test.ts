@@ -126,13 +126,38 @@ describe('the wallet in the browser', { ...needsChromium(), timeout: 240_000 }, 
     await available(ana, '74.90 USD').waitFor();
   });
 
+  test('a retry after a lost answer sends once: the same idempotency key', async () => {
+    const keys: string[] = [];
+    // The first request reaches the wallet, but its answer never reaches the browser.
+    await ana.route('**/v1/transfers', async (route) => {
+      keys.push(route.request().headers()['idempotency-key'] ?? '');
+      await route.fetch();
+      await route.abort('connectionreset');
+    }, { times: 1 });
+    ana.on('request', (request) => {
+      if (request.method() === 'POST' && request.url().endsWith('/v1/transfers') && keys.length === 1) keys.push(request.headers()['idempotency-key'] ?? '');
+    });
+    await ana.getByRole('link', { name: 'Send' }).click();
+    await ana.getByLabel('To').fill('@bob');
+    await ana.getByLabel('Amount in USD').fill('1');
+    await ana.getByRole('button', { name: 'Review' }).click();
+    await ana.getByRole('group', { name: 'Confirm the transfer' }).getByRole('button', { name: 'Send' }).click();
+    await ana.getByRole('alert').filter({ hasText: 'No answer from the server' }).waitFor();
+    await ana.getByRole('button', { name: 'Retry sending' }).click();
+    await ana.getByRole('status').filter({ hasText: 'Sent. Your balance is now 73.90 USD.' }).waitFor();
+    assert.equal(keys.length >= 2, true);
+    assert.match(keys[0]!, /^[0-9a-f-]{36}$/);
+    assert.equal(keys[1], keys[0], 'the retry carries the same key');
+    await available(bob, '26.10 USD').waitFor();
+  });
+
   test('history: transfers, statement, chart and CSV', async () => {
     await ana.getByRole('link', { name: 'History' }).click();
     await ana.getByRole('img', { name: /Balance from/ }).waitFor();
     const transfers = ana.getByRole('region', { name: 'Transfers' });
     await transfers.getByText('concert tickets').waitFor();
-    assert.equal(await transfers.locator('li').count(), 2, 'the deposit and one transfer of 25.10');
-    await ana.getByRole('region', { name: 'Statement, last 30 days' }).getByText('74.90 USD').first().waitFor();
+    assert.equal(await transfers.locator('li').count(), 3, 'the deposit, one transfer of 25.10 and one of 1.00');
+    await ana.getByRole('region', { name: 'Statement, last 30 days' }).getByText('73.90 USD').first().waitFor();
     await screenshot(ana, '06-history');
     const [download] = await Promise.all([ana.waitForEvent('download'), ana.getByRole('button', { name: 'Download CSV' }).click()]);
     const csv = readFileSync((await download.path())!, 'utf8');
@@ -159,14 +184,14 @@ describe('the wallet in the browser', { ...needsChromium(), timeout: 240_000 }, 
 
     // Ana pays Bob at his new e-mail alias, while he looks at his accounts.
     await bob.getByRole('link', { name: 'Accounts' }).click();
-    await available(bob, '25.10 USD').waitFor();
+    await available(bob, '26.10 USD').waitFor();
     await ana.getByRole('link', { name: 'Send' }).click();
     await ana.getByLabel('To').fill(email);
     await ana.getByLabel('Amount in USD').fill('0.90');
     await ana.getByRole('button', { name: 'Review' }).click();
     await ana.getByRole('group', { name: 'Confirm the transfer' }).getByText('Bob M.').waitFor();
     await ana.getByRole('group', { name: 'Confirm the transfer' }).getByRole('button', { name: 'Send' }).click();
-    await available(bob, '26.00 USD').waitFor();
+    await available(bob, '27.00 USD').waitFor();
   });
 
   test('the operator freezes an account, checks drift and lag, finds and reverses a transfer', async () => {
@@ -197,7 +222,7 @@ describe('the wallet in the browser', { ...needsChromium(), timeout: 240_000 }, 
     assert.equal((await fetch(`${stack.gatewayUrl}/v1/admin/figures`)).status, 401);
     const asPerson = "fetch('/v1/admin/figures', { headers: { authorization: 'Bearer ' + JSON.parse(sessionStorage.getItem('wallet.session')).accessToken } }).then((r) => r.status)";
     assert.equal(await ana.evaluate(asPerson), 403);
-    await available(bob, '21.00 USD').waitFor();
+    await available(bob, '22.00 USD').waitFor();
   });
 
   test('the second factor: turned on, then asked for at log-in', async () => {
@@ -221,7 +246,7 @@ describe('the wallet in the browser', { ...needsChromium(), timeout: 240_000 }, 
     await ana.getByLabel('Authenticator code').fill(totp(secret));
     await ana.getByRole('button', { name: 'Log in' }).click();
     await ana.waitForURL('**/accounts');
-    await available(ana, '79.00 USD').waitFor(); // 100 − 25.10 − 0.90 + 5 reversed
+    await available(ana, '78.00 USD').waitFor(); // 100 − 25.10 − 1 − 0.90 + 5 reversed
   });
 });
 

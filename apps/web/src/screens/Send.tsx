@@ -2,7 +2,7 @@
 // masked name is shown before anything is sent. One idempotency key per attempt: it is made when
 // the transfer is reviewed and kept for every click and retry until the API gives an answer, so a
 // double click or a retry after a network error sends once.
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { api, ApiError, type Account, type Payee, type Transfer } from '../api.ts';
 import { digitsOf } from '../currencies.ts';
 import { newKey } from '../keys.ts';
@@ -33,6 +33,8 @@ export function Send() {
   const [retryable, setRetryable] = useState(false);
   const [done, setDone] = useState<Transfer>();
   const [busy, setBusy] = useState(false);
+  // Guards against a second click before React has re-rendered; the button stays focusable.
+  const inFlight = useRef(false);
 
   const from = accounts.data?.find((a) => a.id === fromId) ?? accounts.data?.[0];
   const edited = () => {
@@ -66,7 +68,8 @@ export function Send() {
   };
 
   const confirm = async () => {
-    if (!review || busy) return;
+    if (!review || inFlight.current) return;
+    inFlight.current = true;
     setBusy(true);
     setError(undefined);
     try {
@@ -87,6 +90,7 @@ export function Send() {
       if (!unsure) setReview(undefined);
       setError(describe(err, review.from.currency));
     } finally {
+      inFlight.current = false;
       setBusy(false);
     }
   };
@@ -138,7 +142,7 @@ export function Send() {
           </p>
           <div className="row">
             {/* Focus moves here from the Review button, which is gone now. */}
-            <button type="button" autoFocus onClick={() => void confirm()} disabled={busy}>
+            <button type="button" autoFocus onClick={() => void confirm()} aria-disabled={busy}>
               {busy ? 'Sending…' : retryable ? 'Retry sending' : 'Send'}
             </button>
             <button type="button" className="secondary" onClick={edited} disabled={busy}>
