@@ -1,6 +1,6 @@
 // Browser tests: Debian's Chromium driven by playwright-core, against a stack started by the test.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { servicesRequired } from '@wallet/testkit';
@@ -17,11 +17,48 @@ export function needsChromium(): { skip: string | false } {
   return { skip: `no Chromium at ${chromiumPath}` };
 }
 
-/** The app as the gateway serves it: built from the current source. */
-export function buildWebApp(): void {
-  const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
-  const result = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: join(root, 'apps', 'web'), stdio: 'inherit' });
-  if (result.status !== 0) throw new Error('the web app did not build');
+const web = join(root, 'apps', 'web');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function upToDate(): boolean {
+  const built = join(web, 'dist', 'index.html');
+  if (!existsSync(built)) return false;
+  const sources = Math.max(newestSource(join(web, 'src')), ...['index.html', 'vite.config.ts', 'package.json'].map((f) => statSync(join(web, f)).mtimeMs));
+  return statSync(built).mtimeMs >= sources;
+}
+
+/**
+ * The app as the gateway serves it, built from the current source when the build is older. Test
+ * files run in parallel and a build empties dist/ first, so one builds at a time (a lock file) and
+ * a fresh build is left alone while another file's gateway serves it.
+ */
+export async function buildWebApp(): Promise<void> {
+  const lock = join(web, '.build.lock');
+  for (let waited = 0; ; waited += 200) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch {
+      if (waited > 120_000) throw new Error(`${lock} held for two minutes: remove it if no build is running`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    if (upToDate()) return;
+    const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+    const result = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: web, stdio: 'inherit' });
+    if (result.status !== 0) throw new Error('the web app did not build');
+  } finally {
+    unlinkSync(lock);
+  }
 }
 
 export function launch(): Promise<Browser> {

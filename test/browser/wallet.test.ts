@@ -25,7 +25,7 @@ describe('the wallet in the browser', { ...needsChromium(), timeout: 240_000 }, 
   const handles = { ana: 'ana', bob: 'bob' };
 
   before(async () => {
-    buildWebApp();
+    await buildWebApp();
     stack = await startEmbeddedStack();
     browser = await launch();
     ana = (await newPage(browser, stack.gatewayUrl)).page;
