@@ -85,7 +85,7 @@ describe('the wallet in the browser', { ...needsChromium(), timeout: 240_000 }, 
     await operator.getByLabel('Client secret').fill(stack.operator.secret);
     await operator.getByRole('button', { name: 'Log in as operator' }).click();
     await operator.waitForURL('**/operator');
-    await operator.getByLabel('Account id').fill(anaAccount);
+    await operator.getByLabel('Account id or alias').fill(anaAccount);
     await operator.getByRole('button', { name: 'Find account' }).click();
     await operator.getByLabel('Amount in USD').fill('100');
     await operator.getByRole('button', { name: 'Deposit' }).click();
@@ -195,8 +195,9 @@ describe('the wallet in the browser', { ...needsChromium(), timeout: 240_000 }, 
   });
 
   test('the operator freezes an account, checks drift and lag, finds and reverses a transfer', async () => {
-    await operator.getByLabel('Account id').fill(bobAccount);
+    await operator.getByLabel('Account id or alias').fill('@bob');
     await operator.getByRole('button', { name: 'Find account' }).click();
+    await operator.locator('.found-account-id', { hasText: bobAccount }).waitFor();
     await operator.getByRole('button', { name: 'Freeze' }).click();
     await operator.locator('.account-status', { hasText: 'frozen' }).waitFor();
     await bob.goto('/accounts');

@@ -19,6 +19,8 @@ export function Operator() {
   );
 }
 
+const isAccountId = (text: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text);
+
 function AccountDesk() {
   const [accountId, setAccountId] = useState('');
   const [account, setAccount] = useState<Account>();
@@ -53,7 +55,10 @@ function AccountDesk() {
     event.preventDefault();
     setDrift(undefined);
     void run(async () => {
-      const found = await refresh(accountId.trim());
+      const target = accountId.trim();
+      // An alias finds the account that receives through it (its first linked currency).
+      const id = isAccountId(target) ? target : (await api.lookUp(target, '')).accountId;
+      const found = await refresh(id);
       return `${found.name}, ${found.currency}, ${found.status}.`;
     });
   };
@@ -81,7 +86,7 @@ function AccountDesk() {
   return (
     <Section title="Account">
       <form onSubmit={find} className="row">
-        <Field label="Account id" name="operator-account" autoComplete="off" required value={accountId} onChange={(e) => (setAccountId(e.target.value), setAccount(undefined))} />
+        <Field label="Account id or alias" name="operator-account" hint="An account id, or @handle, e-mail, +phone" autoComplete="off" required value={accountId} onChange={(e) => (setAccountId(e.target.value), setAccount(undefined))} />
         <button type="submit" disabled={busy}>
           Find account
         </button>
@@ -91,6 +96,10 @@ function AccountDesk() {
       {account && (
         <>
           <dl className="facts">
+            <dt>Account</dt>
+            <dd>
+              <code className="found-account-id">{account.id}</code>
+            </dd>
             <dt>Name</dt>
             <dd>{account.name}</dd>
             <dt>Status</dt>
