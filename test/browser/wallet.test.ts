@@ -174,10 +174,10 @@ describe('the wallet in the browser', { ...needsChromium(), timeout: 240_000 }, 
     const code = /\b([0-9]{6})\b/.exec(embeddedOutbox.latest(email)?.text ?? '')?.[1];
     assert.ok(code, 'a code was sent');
     await bob.getByLabel(`Code sent to ${email}`).fill(code);
-    await bob.getByRole('button', { name: 'Verify' }).click();
+    await bob.getByRole('button', { name: `Verify ${email}` }).click();
     await bob.getByRole('status').filter({ hasText: 'is verified' }).waitFor();
     const item = bob.locator('li.alias', { hasText: email });
-    await item.getByRole('button', { name: 'Link', exact: true }).click();
+    await item.getByRole('button', { name: `Link ${email}` }).click();
     await bob.getByRole('status').filter({ hasText: 'now receives USD' }).waitFor();
     await item.getByText(/Receives USD into/).waitFor();
     await screenshot(bob, '07-aliases');

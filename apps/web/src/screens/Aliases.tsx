@@ -95,7 +95,9 @@ function AliasItem({ alias, accounts, act }: { alias: OwnAlias; accounts: Accoun
           }}
         >
           <Field label={`Code sent to ${alias.alias}`} name="code" inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}" required value={code} onChange={(e) => setCode(e.target.value)} />
-          <button type="submit">Verify</button>
+          <button type="submit" aria-label={`Verify ${alias.alias}`}>
+            Verify
+          </button>
           <button type="button" className="secondary" onClick={() => void act(() => api.resendCode(alias.id), 'A new code is on its way.')}>
             Send a new code
           </button>
@@ -106,7 +108,12 @@ function AliasItem({ alias, accounts, act }: { alias: OwnAlias; accounts: Accoun
           {alias.accounts.map((l) => (
             <li key={l.currency}>
               Receives {l.currency} into {accounts.find((a) => a.id === l.accountId)?.name ?? l.accountId}{' '}
-              <button type="button" className="link" onClick={() => void act(() => api.unlinkAlias(alias.id, l.currency), `Unlinked ${l.currency}.`)}>
+              <button
+                type="button"
+                className="link"
+                aria-label={`Unlink ${l.currency} from ${alias.alias}`}
+                onClick={() => void act(() => api.unlinkAlias(alias.id, l.currency), `Unlinked ${l.currency}.`)}
+              >
                 Unlink {l.currency}
               </button>
             </li>
@@ -132,7 +139,9 @@ function AliasItem({ alias, accounts, act }: { alias: OwnAlias; accounts: Accoun
               ))}
             </select>
           </div>
-          <button type="submit">Link</button>
+          <button type="submit" aria-label={`Link ${alias.alias}`}>
+            Link
+          </button>
         </form>
       )}
       {alias.type !== 'handle' && (

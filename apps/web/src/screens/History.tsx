@@ -128,7 +128,8 @@ function StatementView({ account }: { account: Account }) {
           Opening <Money minor={s.openingBalance} currency={s.currency} /> · Closing <Money minor={s.closingBalance} currency={s.currency} />
         </p>
       )}
-      <div className="table-wrap">
+      {/* Scrolls sideways on a phone; focusable so the keyboard can scroll it too. */}
+      <div className="table-wrap" tabIndex={0} role="group" aria-label="Statement entries">
         <table>
           <thead>
             <tr>
