@@ -51,5 +51,20 @@ describe('the web app in real mode', { skip, timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'Open account' }).click();
     await page.locator('.available', { hasText: '0.00 EUR' }).waitFor();
     await page.locator('.small', { hasText: 'Live' }).first().waitFor();
+
+    // More accounts than a browser has connections for streams: the first ones stream, the rest are
+    // asked for, and the app still answers.
+    for (const currency of ['USD', 'GBP', 'JPY']) {
+      await page.getByLabel('Currency').fill(currency);
+      await page.getByRole('button', { name: 'Open account' }).click();
+      await page.getByRole('status').filter({ hasText: `Opened ${currency} account.` }).waitFor();
+    }
+    await page.locator('.available', { hasText: '0 JPY' }).waitFor();
+    assert.equal(await page.locator('.available').count(), 4);
+    await page.locator('.small', { hasText: 'Updated every 10 s' }).waitFor();
+    assert.equal(await page.locator('.small', { hasText: /^Live$/ }).count(), 3);
+    await page.getByRole('link', { name: 'Send' }).click();
+    await page.getByLabel('From').locator('option').nth(3).waitFor({ state: 'attached' });
+    assert.equal(await page.getByLabel('From').locator('option').count(), 4);
   });
 });

@@ -3,7 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { api, type Account } from '../api.ts';
 import { commonCurrencies, currencyName } from '../currencies.ts';
 import { describe, ErrorText, Field, Section, Status, useLoad } from '../ui.tsx';
-import { LiveBalance } from './LiveBalance.tsx';
+import { LiveBalance, STREAMS_MAX } from './LiveBalance.tsx';
 
 export function Accounts() {
   const accounts = useLoad(() => api.accounts());
@@ -35,13 +35,13 @@ export function Accounts() {
         <ErrorText error={accounts.error} />
         {accounts.data?.length === 0 && <p>No accounts yet: open one below.</p>}
         <ul className="accounts">
-          {accounts.data?.map((account) => (
+          {accounts.data?.map((account, index) => (
             <li key={account.id} className="account">
               <h3>
                 {account.name} <span className="tag">{account.currency}</span>
                 {account.status !== 'active' && <span className="tag warn">{account.status}</span>}
               </h3>
-              <LiveBalance accountId={account.id} currency={account.currency} />
+              <LiveBalance accountId={account.id} currency={account.currency} stream={index < STREAMS_MAX} />
               <p className="small">
                 Account id <code className="account-id">{account.id}</code>
               </p>

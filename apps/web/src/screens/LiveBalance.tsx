@@ -1,16 +1,31 @@
-// One account's balance, kept current by the balance stream; announced politely when it changes.
+// One account's balance, kept current by the balance stream (or, past the first few accounts, by
+// asking every 10 s: over HTTP/1.1 a browser opens at most 6 connections to an origin, and each open
+// stream holds one); announced politely when it changes.
 import { useEffect, useState } from 'react';
-import type { Balance } from '../api.ts';
+import { api, type Balance } from '../api.ts';
 import { watchBalance } from '../stream.ts';
 import { Money } from '../ui.tsx';
 
-export function LiveBalance({ accountId, currency }: { accountId: string; currency: string }) {
+export const STREAMS_MAX = 3;
+const POLL_MS = 10_000;
+
+export function LiveBalance({ accountId, currency, stream }: { accountId: string; currency: string; stream: boolean }) {
   const [balance, setBalance] = useState<Balance>();
   const [live, setLive] = useState(false);
   useEffect(() => {
-    const stream = watchBalance(accountId, setBalance, setLive);
-    return () => stream.close();
-  }, [accountId]);
+    if (stream) {
+      const watching = watchBalance(accountId, setBalance, setLive);
+      return () => watching.close();
+    }
+    const poll = () =>
+      api.balance(accountId).then(
+        (b) => (setBalance(b), setLive(true)),
+        () => setLive(false),
+      );
+    void poll();
+    const timer = setInterval(() => void poll(), POLL_MS);
+    return () => clearInterval(timer);
+  }, [accountId, stream]);
 
   return (
     <div className="balance" data-account={accountId}>
@@ -25,7 +40,7 @@ export function LiveBalance({ accountId, currency }: { accountId: string; curren
       )}
       <p className="small">
         <span className={`dot ${live ? 'on' : 'off'}`} aria-hidden="true" />
-        {live ? 'Live' : 'Reconnecting…'}
+        {live ? (stream ? 'Live' : 'Updated every 10 s') : 'Reconnecting…'}
       </p>
     </div>
   );
