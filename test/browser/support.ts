@@ -79,6 +79,11 @@ export async function newPage(browser: Browser, baseURL: string, options: Parame
   return { context, page: await context.newPage() };
 }
 
+/** Nothing wider than the screen: on a phone the page never scrolls sideways. */
+export async function fitsWidth(page: Page): Promise<boolean> {
+  return page.evaluate('document.documentElement.scrollWidth <= window.innerWidth') as Promise<boolean>;
+}
+
 /** Saved under docs/screenshots/ only when WALLET_SCREENSHOTS=1, so test runs leave the tree clean. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   if (!screenshots) return;

@@ -9,9 +9,15 @@ import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { embeddedOutbox } from '../../services/alias/src/notify/outbox.ts';
 import { startEmbeddedStack, type Stack } from '../support/stack.ts';
-import { buildWebApp, desktop, launch, needsChromium, newPage, screenshot } from './support.ts';
+import { buildWebApp, desktop, fitsWidth, launch, needsChromium, newPage, screenshot as save } from './support.ts';
 
 const available = (page: Page, text: string) => page.locator('.available', { hasText: text });
+
+/** Every screen the test shows is checked to fit its screen (a phone for people), then saved if asked. */
+async function screenshot(page: Page, name: string): Promise<void> {
+  assert.equal(await fitsWidth(page), true, `${name} fits the screen's width`);
+  await save(page, name);
+}
 
 describe('the wallet in the browser', { ...needsChromium(), timeout: 240_000 }, () => {
   let stack: Stack;
