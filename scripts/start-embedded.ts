@@ -14,6 +14,7 @@ console.log(`
   Wallet is running (embedded mode: PGlite, in-process bus, memory cache)
   Data folder:   ${dataDir}
 
+  Web app:       ${stack.gatewayUrl}/   (operators: ${stack.gatewayUrl}/operator/login)
   API:           ${stack.gatewayUrl}
   API docs:      ${stack.gatewayUrl}/docs
 

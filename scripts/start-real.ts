@@ -9,7 +9,7 @@ const stack = await startProcesses({ env: process.env }).catch((error) => {
   console.error(String(error));
   process.exit(1);
 });
-console.log(`\n  Wallet is running (real mode, one process per service)\n  API: ${stack.gatewayUrl}   docs: ${stack.gatewayUrl}/docs\n`);
+console.log(`\n  Wallet is running (real mode, one process per service)\n  Web app: ${stack.gatewayUrl}/\n  API: ${stack.gatewayUrl}   docs: ${stack.gatewayUrl}/docs\n`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void stack.stop().then(() => process.exit(0)));
 }

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendOutbox, ProblemError, type Db } from '@wallet/kit';
 import {
+  accountName,
   canView,
   changeLimits,
   changeStatus,
@@ -34,6 +35,8 @@ export interface Accounts {
   /** Operators: the overdraft limit (minor units, digit string) and/or the limits tier. */
   setLimits(id: string, request: { overdraftLimit?: string; tier?: string }): Promise<AccountRecord>;
   settlement(currency: string): Promise<{ account: AccountRecord; created: boolean }>;
+  /** The owner renames an account. The name lives only here (no other service keeps it), so no event. */
+  rename(id: string, ownerId: string, name: string): Promise<AccountRecord>;
 }
 
 export interface AccountsDeps {
@@ -117,6 +120,18 @@ export function createAccounts({ db, accountsPerUserMax, wakeRelay }: AccountsDe
       });
       if (changed) wakeRelay();
       return account;
+    },
+
+    async rename(id, ownerId, requested) {
+      const name = decided(accountName('', requested));
+      if (!isUuid(id)) throw notFound();
+      return db.tx(async (q) => {
+        const current = await store.findAccount(q, id, { forUpdate: true });
+        if (!current || current.type !== 'user' || current.ownerId !== ownerId) throw notFound();
+        if (current.name === name) return current;
+        await store.updateName(q, id, name, new Date());
+        return { ...current, name };
+      });
     },
 
     async settlement(currency) {

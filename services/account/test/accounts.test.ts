@@ -167,6 +167,28 @@ describe('account service', await needsInfra(), () => {
     assert.equal(listOthers.body.code, 'forbidden');
   });
 
+  test('the owner renames an account; nobody else can, and bad names change nothing', async () => {
+    const gil = await newUser();
+    const hal = await newUser();
+    const account = (await h.call('POST', '/v1/accounts', gil.token, { currency: 'USD' })).body;
+
+    const renamed = await h.call('PATCH', `/v1/accounts/${account.id}`, gil.token, { name: '  Holidays  ' });
+    assert.equal(renamed.status, 200);
+    assert.deepEqual(renamed.body, { ...account, name: 'Holidays' });
+    assert.equal((await h.call('GET', `/v1/accounts/${account.id}`, gil.token)).body.name, 'Holidays');
+
+    const others = await h.call('PATCH', `/v1/accounts/${account.id}`, hal.token, { name: 'Mine now' });
+    assert.equal(others.status, 404);
+    assert.equal(others.body.code, 'account_not_found');
+    assert.equal((await h.call('PATCH', `/v1/accounts/${account.id}`, operator, { name: 'Ops' })).status, 403);
+    for (const body of [{ name: '   ' }, { name: 'x'.repeat(61) }, { name: 'a\u0007b' }, {}]) {
+      const bad = await h.call('PATCH', `/v1/accounts/${account.id}`, gil.token, body);
+      assert.equal(bad.status, 400, JSON.stringify(body));
+      assert.equal(bad.body.code, 'validation_failed');
+    }
+    assert.equal((await h.call('GET', `/v1/accounts/${account.id}`, gil.token)).body.name, 'Holidays');
+  });
+
   test('tokens: none is 401, operators and services cannot open accounts', async () => {
     const none = await h.call('POST', '/v1/accounts', undefined, { currency: 'USD' });
     assert.equal(none.status, 401);

@@ -9,7 +9,7 @@ export interface Harness {
   service: RunningService;
   /** Every event the probe queue received, in arrival order. */
   events: EventEnvelope[];
-  call(method: 'GET' | 'POST' | 'PUT', url: string, token?: string, payload?: unknown): Promise<Reply>;
+  call(method: 'GET' | 'POST' | 'PUT' | 'PATCH', url: string, token?: string, payload?: unknown): Promise<Reply>;
 }
 
 export interface Reply {

@@ -1,13 +1,15 @@
 // The gateway: the one public entry. Routes each public path to its service, checks access tokens at
 // the edge, rate-limits, sets request ids, limits body sizes and serves the merged API docs.
-// It keeps no data of its own; only the rate-limit counters live in Redis (or memory when embedded).
+// It also serves the browser app (web.ts). It keeps no data of its own; only the rate-limit counters live in Redis (or memory when embedded).
 import { createService, observeBreaker, type DependencyCheck, type Infra, type RunningService } from '@wallet/kit';
 import type { GatewayConfig, UpstreamName } from './config.ts';
 import { registerDocs } from './docs.ts';
 import { createEdgeVerifier } from './edge-auth.ts';
+import { registerFigures } from './figures.ts';
 import { createDocsCache } from './openapi.ts';
 import { registerProxy } from './proxy.ts';
 import { registerRateLimits } from './rate-limit.ts';
+import { registerWeb } from './web.ts';
 
 function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -63,6 +65,7 @@ export async function createGatewayService(config: GatewayConfig, infra: Infra):
   const verifier = createEdgeVerifier({ jwksUrl: config.jwksUrl, issuer: config.common.tokenIssuer, audience: config.common.tokenAudience });
   // One breaker per upstream instance, each a circuit_breaker_state series.
   for (const { breaker } of await registerProxy(app, { config, verifier, limiters })) observeBreaker(metrics, breaker);
+  await registerFigures(app, { verifier, balanceUrl: config.upstreams.balance, timeoutMs: config.readinessTimeoutMs, limit: limiters.caller });
 
   const docs = config.docs.enabled
     ? createDocsCache({
@@ -73,6 +76,7 @@ export async function createGatewayService(config: GatewayConfig, infra: Infra):
       })
     : undefined;
   await registerDocs(app, docs, limiters.anonymous);
+  await registerWeb(app, { limit: limiters.anonymous });
 
   return {
     name: 'gateway',

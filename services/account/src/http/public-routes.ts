@@ -3,7 +3,7 @@ import { Account, problems } from '@wallet/contracts';
 import { authenticate, callerOf, hasScope, isOperator, ProblemError, requireScope, scopes, type App, type Caller, type TokenVerifier } from '@wallet/kit';
 import type { Accounts } from '../accounts.ts';
 import { toAccount } from '../domain/account.ts';
-import { AccountIdParams, AccountList, ListAccountsQuery, OpenAccountBody, SetLimitsBody } from './schemas.ts';
+import { AccountIdParams, AccountList, ListAccountsQuery, OpenAccountBody, RenameAccountBody, SetLimitsBody } from './schemas.ts';
 
 export interface RouteDeps {
   accounts: Accounts;
@@ -74,6 +74,25 @@ export function publicRoutes({ accounts, verifier }: RouteDeps) {
       async (request) => {
         const caller = callerOf(request);
         return toAccount(await accounts.getVisible(request.params.id, { subject: caller.subject, operator: isOperator(caller) }));
+      },
+    );
+
+    app.patch(
+      '/v1/accounts/:id',
+      {
+        schema: {
+          summary: 'Rename an account (its owner)',
+          tags,
+          security,
+          params: AccountIdParams,
+          body: RenameAccountBody,
+          response: { 200: Account, ...problems(400, 401, 403, 404) },
+        },
+      },
+      async (request) => {
+        const caller = callerOf(request);
+        if (!isPerson(caller)) throw new ProblemError('forbidden', 'Only the owner renames an account');
+        return toAccount(await accounts.rename(request.params.id, caller.subject, request.body.name));
       },
     );
 

@@ -43,3 +43,8 @@ export const SetLimitsBody = Type.Object(limitsProperties, {
   propertyNames: Type.Enum(Object.keys(limitsProperties)),
   description: 'The overdraft limit and/or the limits tier; absent fields stay as they are',
 });
+
+export const RenameAccountBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: NAME_LENGTH_MAX, description: 'Trimmed', examples: ['Holidays'] }) },
+  { additionalProperties: false },
+);

@@ -95,3 +95,7 @@ export async function updateStatus(q: Queryable, id: string, status: AccountStat
 export async function updateLimits(q: Queryable, id: string, overdraftLimit: bigint, tier: string, now: Date): Promise<void> {
   await q.query('UPDATE account.accounts SET overdraft_limit = $2, tier = $3, updated_at = $4 WHERE id = $1', [id, overdraftLimit, tier, now]);
 }
+
+export async function updateName(q: Queryable, id: string, name: string, now: Date): Promise<void> {
+  await q.query('UPDATE account.accounts SET name = $2, updated_at = $3 WHERE id = $1', [id, name, now]);
+}

@@ -1,0 +1,38 @@
+// The operator logs in with the operator client's id and secret (printed by `npm start`).
+import { useState, type FormEvent } from 'react';
+import { api } from '../api.ts';
+import { describe, ErrorText, Field, navigate, Section } from '../ui.tsx';
+
+export function OperatorLogIn() {
+  const [clientId, setClientId] = useState('');
+  const [secret, setSecret] = useState('');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api.operatorLogIn(clientId.trim(), secret);
+      navigate('/operator');
+    } catch (err) {
+      setError(describe(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Section title="Operator log in">
+      <form onSubmit={submit}>
+        <Field label="Client id" name="clientId" hint="OPERATOR_CLIENT_ID, as printed by npm start" required value={clientId} onChange={(e) => setClientId(e.target.value)} />
+        <Field label="Client secret" name="clientSecret" type="password" required value={secret} onChange={(e) => setSecret(e.target.value)} />
+        <ErrorText error={error} />
+        <button type="submit" disabled={busy}>
+          {busy ? 'Logging in…' : 'Log in as operator'}
+        </button>
+      </form>
+    </Section>
+  );
+}
