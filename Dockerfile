@@ -24,8 +24,11 @@ COPY packages packages
 COPY services services
 COPY deploy/docker deploy/docker
 RUN npx tsc -p deploy/docker/tsconfig.json
+# The browser app the gateway serves at / (apps/web/dist), built with the development dependencies.
+COPY apps/web apps/web
+RUN npm run build -w @wallet/web
 # Then production dependencies only, in a clean tree (workspace links point at packages/*, services/*).
-RUN rm -rf node_modules packages/*/node_modules services/*/node_modules apps/*/node_modules \
+RUN rm -rf node_modules packages/*/node_modules services/*/node_modules apps/*/node_modules apps/web/src \
  && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 

@@ -42,6 +42,7 @@ describe('Dockerfile', () => {
     assert.ok(all.length >= 2, `${all.length} stages`);
     for (const stage of all) assert.match(stage.image, /^node:24(\.\d+)*-[a-z-]+$|^node:24$/, `stage ${stage.name}: ${stage.image}`);
     assert.ok(all.some((s) => of(s, 'RUN').some((r) => /\bnpm ci\b(?!.*--omit=dev)/.test(content(r)))), 'a build stage installs every dependency (npm ci)');
+    assert.ok(all.some((s) => of(s, 'RUN').some((r) => /npm run build -w @wallet\/web/.test(content(r)))), 'a build stage builds the browser app the gateway serves');
   });
 
   test('the final stage holds production dependencies only, installed with --omit=dev in a clean tree', () => {

@@ -21,6 +21,9 @@ const skip = !haveNode24 && !servicesRequired ? `Node 24 not found at ${node24} 
 /** What `COPY packages`, `COPY services`, … bring into the image: no node_modules, no tests. */
 function copyBuildContext(to: string): void {
   for (const file of ['package.json', 'package-lock.json', 'apps/web/package.json']) cpSync(join(root, file), join(to, file));
+  // The build stage's `npm run build -w @wallet/web` (npm test builds the same app before the tests).
+  assert.ok(existsSync(join(root, 'apps/web/dist/index.html')), 'apps/web/dist is built (npm run build:web)');
+  cpSync(join(root, 'apps/web/dist'), join(to, 'apps/web/dist'), { recursive: true });
   for (const dir of ['packages', 'services', 'deploy/docker']) {
     cpSync(join(root, dir), join(to, dir), {
       recursive: true,
@@ -130,6 +133,10 @@ describe('the image runs every service on Node 24 with production dependencies o
       const ready = await fetch(`http://127.0.0.1:${r.port}/readyz`);
       assert.equal(ready.status, 200, `${r.name} /readyz`);
     }
+    // The gateway serves the browser app from the image.
+    const page = await fetch(`http://127.0.0.1:${ports.gateway}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<div id="root">/);
     // The alias service created its signing key in PostgreSQL at start and publishes it.
     const jwks = await fetch(`http://127.0.0.1:${ports.alias}/.well-known/jwks.json`);
     assert.equal(jwks.status, 200);
