@@ -167,6 +167,7 @@ describe('OWASP API security suite (real mode, gateway and every service)', awai
       'DELETE /v1/me/aliases/{id}': [{ path: `/v1/me/aliases/${anas.alias}` }],
       'GET /v1/accounts': [{ path: `/v1/accounts?ownerId=${ana.id}` }],
       'GET /v1/accounts/{id}': [{ path: `/v1/accounts/${ana.account}` }],
+      'PATCH /v1/accounts/{id}': [{ path: `/v1/accounts/${ana.account}`, body: { name: 'taken over' } }],
       'POST /v1/accounts/{id}/freeze': [{ path: `/v1/accounts/${ana.account}/freeze`, body: {} }],
       'POST /v1/accounts/{id}/unfreeze': [{ path: `/v1/accounts/${ana.account}/unfreeze`, body: {} }],
       'PUT /v1/accounts/{id}/limits': [{ path: `/v1/accounts/${ana.account}/limits`, body: { overdraftLimit: '100000' } }],
@@ -356,6 +357,9 @@ describe('OWASP API security suite (real mode, gateway and every service)', awai
     for (const [where, answer] of await both('PUT', `/v1/accounts/${ana.account}/limits`, operator, { overdraftLimit: '0', balance: '999999999', ownerId: bob.id, status: 'frozen', id: extras.id })) {
       refusedOrIgnored(`PUT limits (operator) at ${where}`, answer);
     }
+    // A rename (the owner's own account, to the name it has) with extras: only the name may change.
+    const named = (await at('account', 'GET', `/v1/accounts/${ana.account}`, ana.viewer)).body.name as string;
+    for (const [where, answer] of await both('PATCH', `/v1/accounts/${ana.account}`, ana.viewer, { name: named, ...extras })) refusedOrIgnored(`PATCH /v1/accounts/{id} at ${where}`, answer);
     const account = await at('account', 'GET', `/v1/accounts/${ana.account}`, ana.viewer);
     tally.check('mass assignment', account.body.status === 'active' && !injected(account), `Ana's account after: ${account.text}`);
     for (const [where, answer] of await both('POST', '/v1/me/aliases', ana.viewer, { type: 'random', ...extras, verified: true, accountId: bob.account })) refusedOrIgnored(`POST /v1/me/aliases at ${where}`, answer);
