@@ -195,12 +195,16 @@ export async function createService(options: ServiceOptions): Promise<{ app: App
     reply.header('x-request-id', request.id);
     describeServerSpan(request.raw, request.routeOptions.url ?? 'unmatched', request.id);
   });
+  // The request line's fields are fixed and its URL already cleaned (loggedUrl), so it skips the
+  // wildcard redaction: that costs ~90 µs a line (measured), on every request of every service.
+  const requestLines = app.log.child({}, { redact: { paths: [], censor: '[redacted]' } });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     httpDuration.observe({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000);
     if (route === '/healthz' || route === '/readyz' || route === '/metrics') return;
-    request.log.info(
+    requestLines.info(
       {
+        reqId: request.id,
         method: request.method,
         url: loggedUrl(request.url),
         route,
