@@ -135,7 +135,7 @@ describe('replicas: two of every service behind two gateways', await needsInfra(
 
   test('a killed replica of each service is skipped, and serves again once restarted', async () => {
     const processes = stack.processes!;
-    // Replica 1: the services call each other's first replica (see docs/scaling.md).
+    // Replica 1 here; the next test kills replica 0 of the services the others call.
     await Promise.all(services.map((name) => processes.stopService(name, 'SIGKILL', 1)));
 
     // Reads and writes on every service, through both gateways: none fails.
@@ -154,6 +154,35 @@ describe('replicas: two of every service behind two gateways', await needsInfra(
       }, `${name} replica 1 to serve again`, 30_000);
     }
     await balancesEqualLedger(stack);
+  });
+
+  test("the first replica of account and transaction killed: the services' own calls go to the other", async () => {
+    const processes = stack.processes!;
+    const killed = ['account', 'transaction'] as const;
+    await Promise.all(killed.map((name) => processes.stopService(name, 'SIGKILL', 0)));
+    // The transaction service reads accounts from the account service (statements, holds, new
+    // accounts) and the balance service reads the ledger: both now reach replica 1 only.
+    assert.deepEqual(await traffic(gateways[0].gatewayUrl, stack.operator, 10), []);
+    // A first deposit in a new currency: the ledger asks the account service for the currency's
+    // settlement account (PUT /internal/settlement-accounts/CHF), which only replica 1 can answer.
+    const owner = new WalletClient(gateways[1].gatewayUrl);
+    await owner.signUp(`chf_${randomBytes(3).toString('hex')}`, 'Chris Franc');
+    const francs = await owner.openAccount('CHF');
+    const admin = new WalletClient(gateways[1].gatewayUrl);
+    assert.equal((await admin.loginClient(stack.operator.id, stack.operator.secret)).status, 200);
+    await until(async () => ((await owner.balance(francs)).status === 200 ? true : undefined), 'the balance service to learn of the CHF account');
+    const deposit = await admin.deposit(francs, '5000', 'CHF');
+    assert.equal(deposit.status, 201, JSON.stringify(deposit.body));
+    await runLedgerFlows(gateways[1]);
+    await balancesEqualLedger(stack);
+    await Promise.all(killed.map((name) => processes.startService(name, {}, 0)));
+    for (const name of killed) {
+      const url = processes.urls(name)[0]!;
+      await until(async () => {
+        assert.deepEqual(await traffic(gateways[0].gatewayUrl, stack.operator, 2), []);
+        return (await served(url)) > 0 ? true : undefined;
+      }, `${name} replica 0 to serve again`, 30_000);
+    }
   });
 
   test('with every instance of a service down, the gateway answers 503 at once', async () => {

@@ -52,6 +52,11 @@ export interface CommonConfig {
   redisUrl: string;
   logLevel: string;
   urls: { alias: string; account: string; transaction: string; balance: string; gateway: string };
+  /**
+   * Every instance of each service: `ALIAS_URL` and the like may list several, comma-separated (calls
+   * between services go round them); `urls` holds the first. In Kubernetes, one Service name each.
+   */
+  instances: { alias: string[]; account: string[]; transaction: string[]; balance: string[] };
   ports: { alias: number; account: number; transaction: number; balance: number; gateway: number };
   tokenIssuer: string;
   tokenAudience: string;
@@ -71,6 +76,17 @@ export function commonConfig(env: Env): CommonConfig {
     balance: int(env, 'BALANCE_PORT', defaultPorts.balance, 0, 65535),
   };
   const local = (port: number) => `http://127.0.0.1:${port}`;
+  const list = (name: string, port: number) => {
+    const urls = str(env, name, local(port)).split(',').map((url) => url.trim()).filter(Boolean);
+    if (urls.length === 0) throw new ConfigError(`${name} lists no URL`);
+    return urls;
+  };
+  const instances = {
+    alias: list('ALIAS_URL', ports.alias),
+    account: list('ACCOUNT_URL', ports.account),
+    transaction: list('TRANSACTION_URL', ports.transaction),
+    balance: list('BALANCE_URL', ports.balance),
+  };
   return {
     mode: oneOf(env, 'WALLET_MODE', ['embedded', 'real'] as const, 'real'),
     namespace: str(env, 'WALLET_NAMESPACE', 'wallet'),
@@ -83,11 +99,12 @@ export function commonConfig(env: Env): CommonConfig {
     ports,
     urls: {
       gateway: str(env, 'GATEWAY_URL', local(ports.gateway)),
-      alias: str(env, 'ALIAS_URL', local(ports.alias)),
-      account: str(env, 'ACCOUNT_URL', local(ports.account)),
-      transaction: str(env, 'TRANSACTION_URL', local(ports.transaction)),
-      balance: str(env, 'BALANCE_URL', local(ports.balance)),
+      alias: instances.alias[0]!,
+      account: instances.account[0]!,
+      transaction: instances.transaction[0]!,
+      balance: instances.balance[0]!,
     },
+    instances,
     tokenIssuer: str(env, 'TOKEN_ISSUER', 'wallet'),
     tokenAudience: str(env, 'TOKEN_AUDIENCE', 'wallet-api'),
     // Services authenticate to each other with client credentials; never a built-in default.

@@ -1,5 +1,5 @@
-// Calls between services: a timeout on every call, a circuit breaker per target, bounded retries
-// with jitter for GETs only, and the calling service's own client-credentials token.
+// Calls between services: a timeout on every call, a circuit breaker per target instance, bounded
+// retries with jitter for idempotent calls only, and the calling service's own client-credentials token.
 import CircuitBreaker from 'opossum';
 import type { Registry } from 'prom-client';
 import { ProblemError } from './errors.ts';
@@ -18,7 +18,10 @@ export interface ServiceClient {
   query<T>(path: string, body: unknown, requestId?: string): Promise<ServiceResponse<T>>;
   /** PUT is idempotent, so it is retried like GET. */
   put<T>(path: string, body: unknown, requestId?: string): Promise<ServiceResponse<T>>;
+  /** The first instance's breaker (the only one when the client has one base URL). */
   readonly breaker: CircuitBreaker;
+  /** One breaker per instance, in the order of the base URLs. */
+  readonly breakers: readonly CircuitBreaker[];
 }
 
 export interface TokenSource {
@@ -27,7 +30,8 @@ export interface TokenSource {
 
 export interface ClientOptions {
   name: string;
-  baseUrl: string;
+  /** One instance, or several (each with its own breaker; calls go round them, skipping open breakers). */
+  baseUrl: string | readonly string[];
   tokens?: TokenSource;
   timeoutMs?: number;
   getAttemptsMax?: number;
@@ -83,9 +87,16 @@ async function withRetries<T>(breaker: CircuitBreaker, attempts: number, fire: (
   }
 }
 
+/** Nothing was sent: the instance refused the connection, so any request may go to another one. */
+function connectionRefused(error: unknown): boolean {
+  return (error as { cause?: { code?: string } })?.cause?.code === 'ECONNREFUSED';
+}
+
 export function createServiceClient({ name, baseUrl, tokens, timeoutMs = 2000, getAttemptsMax = 3, metrics }: ClientOptions): ServiceClient {
-  const call = (method: string, path: string, body: unknown, token?: string, requestId?: string): Promise<ServiceResponse> => {
-    const url = new URL(path, baseUrl);
+  const bases = typeof baseUrl === 'string' ? [baseUrl] : [...baseUrl];
+  if (bases.length === 0) throw new Error(`${name}: no base URL`);
+  const call = (base: string, method: string, path: string, body: unknown, token?: string, requestId?: string): Promise<ServiceResponse> => {
+    const url = new URL(path, base);
     // A CLIENT span per attempt; its traceparent goes with the request.
     const attributes = { 'http.request.method': method, 'server.address': url.hostname, 'url.full': `${url.origin}${url.pathname}`, 'peer.service': name };
     return withSpan(`${method} ${name}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
@@ -108,22 +119,49 @@ export function createServiceClient({ name, baseUrl, tokens, timeoutMs = 2000, g
     });
   };
 
-  const breaker = new CircuitBreaker(call, { name, ...breakerOptions });
-  if (metrics) observeBreaker(metrics, breaker);
+  // With one instance the breaker is named after the service; with several, after service and URL.
+  const breakers = bases.map((base) => {
+    const breaker = new CircuitBreaker((...args: [string, string, unknown, string?, string?]) => call(base, ...args), {
+      name: bases.length === 1 ? name : `${name} ${base}`,
+      ...breakerOptions,
+    });
+    if (metrics) observeBreaker(metrics, breaker);
+    return breaker;
+  });
+  let turn = 0;
+  /** The next instance in turn whose breaker is not open, other than `after` if there is another; else the first. */
+  const pick = (after?: CircuitBreaker): CircuitBreaker => {
+    for (let i = 0; i < breakers.length; i++) {
+      const breaker = breakers[(turn + i) % breakers.length]!;
+      if (!breaker.opened && breaker !== after) {
+        turn = (turn + i + 1) % breakers.length;
+        return breaker;
+      }
+    }
+    return after && !after.opened ? after : breakers[0]!;
+  };
 
   // POST is never retried: the internal POSTs carry no idempotency key, and one that timed out may
-  // have been applied. GET, PUT and `query` (a POST that only reads) are idempotent.
-  const fire = (method: string, path: string, body: unknown, requestId: string | undefined, attempts: number) =>
-    withRetries(
-      breaker,
-      attempts,
-      // The token has its own breaker and retries (the alias service being down is not this one being down).
-      async () => (await breaker.fire(method, path, body, tokens ? await tokens.token() : undefined, requestId)) as ServiceResponse,
-      (error) => unavailable(name, breaker, error),
-    );
+  // have been applied. GET, PUT and `query` (a POST that only reads) are idempotent. Any request
+  // whose connection was refused (nothing sent) goes on to another instance.
+  const fire = async (method: string, path: string, body: unknown, requestId: string | undefined, attempts: number): Promise<ServiceResponse> => {
+    let breaker: CircuitBreaker | undefined;
+    for (let attempt = 1; ; attempt++) {
+      breaker = pick(breaker);
+      try {
+        // The token has its own breaker and retries (the alias service being down is not this one being down).
+        return (await breaker.fire(method, path, body, tokens ? await tokens.token() : undefined, requestId)) as ServiceResponse;
+      } catch (error) {
+        const elsewhere = connectionRefused(error) && attempt < breakers.length && breakers.some((b) => !b.opened && b !== breaker);
+        if (final(error) || breakers.every((b) => b.opened) || !(elsewhere || attempt < attempts)) throw unavailable(name, breaker, error);
+        if (!elsewhere) await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
+      }
+    }
+  };
 
   return {
-    breaker,
+    breaker: breakers[0]!,
+    breakers,
     get: (path, requestId) => fire('GET', path, undefined, requestId, getAttemptsMax) as never,
     post: (path, body, requestId) => fire('POST', path, body, requestId, 1) as never,
     query: (path, body, requestId) => fire('POST', path, body, requestId, getAttemptsMax) as never,

@@ -166,3 +166,59 @@ describe('signing keys while the alias service is away', () => {
     assert.equal(unknown.code, 'dependency_unavailable');
   });
 });
+
+describe('service client over several instances', () => {
+  let one: Played;
+  let two: Played;
+  /** Addresses nothing listens on (a played server, closed): refused connections. */
+  let refused: string;
+  let refusedToo: string;
+  before(async () => {
+    [one, two] = await Promise.all([playServer(), playServer()]);
+    const closed = await Promise.all([playServer(), playServer()]);
+    await Promise.all(closed.map((server) => server.close()));
+    [refused, refusedToo] = closed.map((server) => server.url) as [string, string];
+  });
+  after(async () => {
+    await Promise.all([one.close(), two.close()]);
+  });
+
+  test('calls go round the instances', async () => {
+    const client = createServiceClient({ name: 'account', baseUrl: [one.url, two.url] });
+    for (let i = 0; i < 6; i++) assert.equal((await client.get('/round')).status, 200);
+    assert.deepEqual([one.hits.get('GET /round'), two.hits.get('GET /round')], [3, 3]);
+    assert.equal(client.breakers.length, 2);
+    assert.equal(client.breakers[1]!.name, `account ${two.url}`);
+  });
+
+  test('a POST whose connection was refused goes to another instance, once', async () => {
+    const client = createServiceClient({ name: 'account', baseUrl: [refused, one.url] });
+    for (let i = 0; i < 4; i++) assert.equal((await client.post('/moved', {})).status, 200);
+    assert.equal(one.hits.get('POST /moved'), 4);
+  });
+
+  test('a POST answered 5xx is not sent to another instance', async () => {
+    one.status.set('POST /failed', 500);
+    const client = createServiceClient({ name: 'account', baseUrl: [one.url, two.url] });
+    const problem = await problemOf(client.post('/failed', {}));
+    assert.equal(problem.code, 'dependency_unavailable');
+    assert.deepEqual([one.hits.get('POST /failed'), two.hits.get('POST /failed')], [1, undefined]);
+  });
+
+  test('an instance whose breaker opened is skipped until it half-opens', async () => {
+    one.status.set('GET /sick', 500);
+    const client = createServiceClient({ name: 'account', baseUrl: [one.url, two.url], getAttemptsMax: 1 });
+    const answers: number[] = [];
+    for (let i = 0; i < 20; i++) answers.push(await client.get('/sick').then((r) => r.status, () => 503));
+    assert.ok(client.breakers[0]!.opened, 'the failing instance is shut off');
+    assert.equal(one.hits.get('GET /sick'), 5, 'five failures open its breaker (volume threshold), then no more calls');
+    assert.equal(answers.slice(10).every((status) => status === 200), true, `answers after the breaker opened: ${answers.join(',')}`);
+    for (const breaker of client.breakers) breaker.shutdown();
+  });
+
+  test('every instance refused: 503 at once', async () => {
+    const client = createServiceClient({ name: 'account', baseUrl: [refused, refusedToo] });
+    const problem = await problemOf(client.post('/nowhere', {}));
+    assert.equal(problem.code, 'dependency_unavailable');
+  });
+});

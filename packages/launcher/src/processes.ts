@@ -35,7 +35,7 @@ export interface ProcessOptions {
   readyTimeoutMs?: number;
   /**
    * Processes of each service (default 1). Replica 0 listens on the ports in `env`, the others on free
-   * ports; the gateways get every replica's URL, the services call each other's first replica.
+   * ports; every process gets every replica's URL (the gateways and the services' calls go round them).
    */
   replicas?: number;
 }
@@ -58,8 +58,9 @@ export async function startProcesses({ env, onOutput, readyTimeoutMs = 30_000, r
     if (replicas === 1) return {};
     const own: Env = { [`${name.toUpperCase()}_PORT`]: String(ports[name][replica]) };
     if (name === 'balance') Object.assign(own, { BALANCE_REPLICAS: String(replicas), BALANCE_REPLICA_INDEX: String(replica) });
-    // Only the gateways balance over lists; the services' own calls go to the first replica (commonConfig).
-    if (name === 'gateway') for (const upstream of ['alias', 'account', 'transaction', 'balance'] as const) own[`${upstream.toUpperCase()}_URL`] = urls(upstream).join(',');
+    // Every process gets every replica's URL: the gateways balance over them, and so do the services'
+    // calls to each other (tokens and signing keys come from the first alias replica).
+    for (const upstream of ['alias', 'account', 'transaction', 'balance'] as const) own[`${upstream.toUpperCase()}_URL`] = urls(upstream).join(',');
     return own;
   };
 

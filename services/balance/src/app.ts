@@ -64,7 +64,7 @@ export async function createBalanceService(config: Readonly<BalanceConfig>, infr
   });
   const transaction = createServiceClient({
     name: 'transaction',
-    baseUrl: common.urls.transaction,
+    baseUrl: common.instances.transaction,
     tokens: clientCredentials(`${common.urls.alias}/v1/auth/token`, 'svc-balance', common.internalClientSecret),
     metrics,
   });

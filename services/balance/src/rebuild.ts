@@ -85,7 +85,7 @@ const redis = createRedisCache(config.common.redisUrl, log, config.common.namesp
 const cache = createBalanceCache({ cache: redis, log, timeoutMs: config.cacheTimeoutMs, staleAccountsMax: config.staleAccountsMax });
 const transaction = createServiceClient({
   name: 'transaction',
-  baseUrl: config.common.urls.transaction,
+  baseUrl: config.common.instances.transaction,
   tokens: clientCredentials(`${config.common.urls.alias}/v1/auth/token`, 'svc-balance', config.common.internalClientSecret),
   timeoutMs: 10_000,
 });

@@ -46,8 +46,8 @@ export async function createTransactionService(config: TransactionConfig, infra:
   const tokens = clientCredentials(`${common.urls.alias}/v1/auth/token`, 'svc-transaction', common.internalClientSecret);
   const directory = createDirectory(
     db,
-    createServiceClient({ name: 'account', baseUrl: common.urls.account, tokens, metrics }),
-    createServiceClient({ name: 'alias', baseUrl: common.urls.alias, tokens, metrics }),
+    createServiceClient({ name: 'account', baseUrl: common.instances.account, tokens, metrics }),
+    createServiceClient({ name: 'alias', baseUrl: common.instances.alias, tokens, metrics }),
   );
   const relay = startOutboxRelay({ db, bus, schema: 'ledger', log: app.log });
   observePool(metrics, db);
