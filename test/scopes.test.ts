@@ -114,6 +114,7 @@ describe('scopes and service identity', await needsInfra(), () => {
     const move = { fromAccountId: theirs, to: { accountId: ana.account }, amount: '100', currency: 'USD' };
     const matrix: [string, string, number, string, unknown?][] = [
       ['GET', `/v1/accounts/${theirs}`, 404, 'account_not_found'],
+      ['PATCH', `/v1/accounts/${theirs}`, 404, 'account_not_found', { name: 'Mine now' }],
       ['GET', `/v1/accounts?ownerId=${bob.id}`, 403, 'forbidden'],
       ['GET', `/v1/accounts/${theirs}/balance`, 404, 'account_not_found'],
       ['GET', `/v1/accounts/${theirs}/balance?at=${encodeURIComponent(new Date().toISOString())}`, 404, 'account_not_found'],
