@@ -1,5 +1,5 @@
 // Small shared pieces: labelled fields, error and status lines, amounts, a router, errors in words.
-import { useEffect, useId, useState, type InputHTMLAttributes, type ReactNode } from 'react';
+import { useEffect, useId, useState, type FormEvent, type InputHTMLAttributes, type ReactNode } from 'react';
 import { ApiError, NetworkError } from './api.ts';
 import { digitsOf } from './currencies.ts';
 import { formatAmount } from './money.ts';
@@ -115,4 +115,24 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): { data
     };
   }, [round, ...deps]);
   return { ...state, reload: () => setRound((r) => r + 1) };
+}
+
+/** A form's submit: busy while the action runs, its error in words (`onError` sees the error first). */
+export function useSubmit(action: () => Promise<void>, onError?: (error: unknown) => void): { busy: boolean; error?: string; submit: (event: FormEvent) => Promise<void> } {
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      await action();
+    } catch (err) {
+      onError?.(err);
+      setError(describe(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, submit };
 }

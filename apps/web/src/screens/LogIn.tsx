@@ -1,30 +1,22 @@
 // Log in with the handle and password; the second factor is asked for once the API says it is on.
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { api, ApiError } from '../api.ts';
-import { describe, ErrorText, Field, Link, navigate, Section } from '../ui.tsx';
+import { ErrorText, Field, Link, navigate, Section, useSubmit } from '../ui.tsx';
 
 export function LogIn() {
   const [handle, setHandle] = useState('');
   const [password, setPassword] = useState('');
   const [code, setCode] = useState('');
   const [needsCode, setNeedsCode] = useState(false);
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
+  const { busy, error, submit } = useSubmit(
+    async () => {
       await api.logIn(handle.trim(), password, needsCode ? code.trim() : undefined);
       navigate('/accounts');
-    } catch (err) {
+    },
+    (err) => {
       if (err instanceof ApiError && err.problem.code === 'mfa_required') setNeedsCode(true);
-      setError(describe(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+  );
 
   return (
     <Section title="Log in">

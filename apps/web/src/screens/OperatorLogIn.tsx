@@ -1,27 +1,15 @@
 // The operator logs in with the operator client's id and secret (printed by `npm start`).
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { api } from '../api.ts';
-import { describe, ErrorText, Field, navigate, Section } from '../ui.tsx';
+import { ErrorText, Field, navigate, Section, useSubmit } from '../ui.tsx';
 
 export function OperatorLogIn() {
   const [clientId, setClientId] = useState('');
   const [secret, setSecret] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api.operatorLogIn(clientId.trim(), secret);
-      navigate('/operator');
-    } catch (err) {
-      setError(describe(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit } = useSubmit(async () => {
+    await api.operatorLogIn(clientId.trim(), secret);
+    navigate('/operator');
+  });
 
   return (
     <Section title="Operator log in">

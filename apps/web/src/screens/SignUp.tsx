@@ -1,30 +1,18 @@
 // Sign up: the handle becomes the first alias (@handle); then log in straight away.
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { api } from '../api.ts';
-import { describe, ErrorText, Field, navigate, Section } from '../ui.tsx';
+import { ErrorText, Field, navigate, Section, useSubmit } from '../ui.tsx';
 
 export function SignUp() {
   const [handle, setHandle] = useState('');
   const [displayName, setDisplayName] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const name = handle.trim().replace(/^@/, '');
-      await api.signUp(name, password, displayName.trim());
-      await api.logIn(name, password);
-      navigate('/accounts');
-    } catch (err) {
-      setError(describe(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit } = useSubmit(async () => {
+    const name = handle.trim().replace(/^@/, '');
+    await api.signUp(name, password, displayName.trim());
+    await api.logIn(name, password);
+    navigate('/accounts');
+  });
 
   return (
     <Section title="Sign up">
