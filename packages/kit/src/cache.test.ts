@@ -3,27 +3,13 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import { Redis } from 'ioredis';
+import { reachable } from '@wallet/testkit';
 import { createMemoryCache, createRedisCache, type Cache, type PubSub } from './cache.ts';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const silent = { warn: () => undefined };
 
-function redisAnswers(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port: 6379, timeout: 1000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
 
 /** The next message on `channel`, or a failure after `ms`. */
 function nextMessages(cache: PubSub, channel: string, count: number, ms = 3000): Promise<{ messages: string[]; stop: () => void; resyncs: () => number }> {
@@ -101,7 +87,7 @@ describe('pub/sub in memory', () => {
   });
 });
 
-describe('pub/sub on Redis', { skip: (await redisAnswers()) ? false : process.env.WALLET_REQUIRE_SERVICES === '1' ? undefined : 'Redis not reachable' }, () => {
+describe('pub/sub on Redis', { skip: (await reachable(6379)) ? false : process.env.WALLET_REQUIRE_SERVICES === '1' ? undefined : 'Redis not reachable' }, () => {
   const namespace = `test_${randomBytes(4).toString('hex')}`;
   const caches: Cache[] = [];
   const open = () => {

@@ -2,8 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
+import { reachable } from '@wallet/testkit';
 import { createMemoryBus, createRabbitBus, envelope, DeadLetterError } from './bus.ts';
 import { createPgliteDb, openPglite, type Db } from './db.ts';
 import { createServiceClient } from './http-client.ts';
@@ -102,22 +103,8 @@ test('the queues a bus consumes: messages waiting and dead letters', async () =>
   await bus.close();
 });
 
-function rabbitAnswers(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port: 5672, timeout: 1000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
 
-describe('RabbitMQ', { skip: (await rabbitAnswers()) ? false : process.env.WALLET_REQUIRE_SERVICES === '1' ? undefined : 'RabbitMQ not reachable' }, () => {
+describe('RabbitMQ', { skip: (await reachable(5672)) ? false : process.env.WALLET_REQUIRE_SERVICES === '1' ? undefined : 'RabbitMQ not reachable' }, () => {
   test('queue depths come from the broker: messages ready, consumers, dead letters', async () => {
     const bus = createRabbitBus(process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672', silent, `test_${randomBytes(4).toString('hex')}`);
     let release!: () => void;

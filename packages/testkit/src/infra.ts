@@ -13,7 +13,8 @@ export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Set by .ci/run: a missing service fails the run instead of skipping integration tests. */
 export const servicesRequired = process.env.WALLET_REQUIRE_SERVICES === '1';
 
-function reachable(port: number): Promise<boolean> {
+/** Something accepts TCP connections on 127.0.0.1:`port` (within 1 s). */
+export function reachable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port, timeout: 1000 });
     socket.once('connect', () => {
